@@ -1,0 +1,122 @@
+"""hangcho: queue tickets and counter calling for one-stop public administration centers."""
+import logging
+from pathlib import Path
+
+from apiflask import APIFlask
+from flask import send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from . import config as config_module
+from .clock import Clock
+from .queue import Center, QueueError, roll_day
+from .store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+# Browser libraries installed from the npm registry by the setup, served by us (no CDN).
+VENDOR_FILES = {
+    "socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
+    "chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
+}
+ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "too_large",
+               415: "invalid_request", 422: "invalid_request", 429: "rate_limited"}
+
+
+HTTP_MESSAGES = {
+    400: "Yêu cầu không đọc được (JSON hỏng?) / The request could not be read (broken JSON?)",
+    404: "Không tìm thấy / Not found",
+    405: "Phương thức không được phép / Method not allowed",
+    413: "Dữ liệu gửi lên quá lớn / The request body is too large",
+}
+
+
+def error_body(code, message, status, detail=None):
+    """The one JSON shape of every error: {"error": CODE, "message": TEXT}."""
+    body = {"error": code, "message": message}
+    if detail:
+        body["detail"] = detail
+    return body, status
+
+
+def create_app(test_config=None):
+    """The application factory: defaults, then the config file and environment, then tests."""
+    settings = config_module.load()
+    if test_config:
+        settings.update(test_config)
+    app = APIFlask(__name__, title="hangcho", version="1.0", spec_path="/api/openapi.json",
+                   docs_path=None)
+    app.config.update(settings)
+    app.json.ensure_ascii = False
+    app.config["SECRET_KEY"] = settings.get("SECRET_KEY") or \
+        config_module.secret_key(settings["SECRET_KEY_FILE"])
+    app.config["VALIDATION_ERROR_STATUS_CODE"] = 422
+    app.config["SECURITY_SCHEMES"] = {"BearerAuth": {"type": "http", "scheme": "bearer"}}
+    logging.basicConfig(level=settings.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    store = Store(settings["DATABASE"])
+    center = Center(store=store, clock=Clock(settings["TIMEZONE"]), settings=settings)
+    app.extensions["hangcho"] = center
+    roll_day(center)
+
+    _register_errors(app)
+    from . import api, events, sockets  # noqa: F401  (sockets registers its handlers)
+    app.register_blueprint(api.bp)
+    _register_pages(app)
+
+    @app.get("/healthz")
+    @app.doc(hide=True)
+    def healthz():
+        """Ready when the database answers."""
+        store.area_count()
+        return {"ok": True}
+
+    @app.get("/vendor/<name>")
+    @app.doc(hide=True)
+    def vendor(name):
+        """Browser libraries from node_modules, served locally."""
+        if name not in VENDOR_FILES:
+            return error_body("not_found", "No such file", 404)
+        rel = Path(VENDOR_FILES[name])
+        return send_from_directory(ROOT / "node_modules" / rel.parent, rel.name,
+                                   max_age=86400)
+
+    events.socketio.init_app(
+        app, async_mode=settings["SOCKETIO_ASYNC_MODE"],
+        message_queue=settings.get("SOCKETIO_MESSAGE_QUEUE"),
+        cors_allowed_origins=[], max_http_buffer_size=64 * 1024,
+        ping_interval=10, ping_timeout=10)
+    return app
+
+
+def _register_errors(app):
+    @app.error_processor
+    def _api_error(error):
+        code = ERROR_CODES.get(error.status_code, "error")
+        message = error.message
+        if error.status_code == 422 or error.status_code == 400:
+            message = "Dữ liệu gửi lên không hợp lệ / The request is not valid"
+        body, status = error_body(code, message, error.status_code, error.detail or None)
+        return body, status, error.headers
+
+    @app.errorhandler(QueueError)
+    def _queue_error(error):
+        return error_body(error.code, error.message, error.status)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error):
+        code = ERROR_CODES.get(error.code, "error")
+        message = HTTP_MESSAGES.get(error.code, error.name)
+        return error_body(code, message, error.code)
+
+
+def _register_pages(app):
+    """The pages of the center's devices, each a blueprint of its own package."""
+    import importlib
+    for name in ("display", "counter_client", "visitor", "manager"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        if hasattr(module, "bp"):
+            app.register_blueprint(module.bp)

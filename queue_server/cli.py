@@ -1,0 +1,111 @@
+"""The `python -m queue_server` commands: serve, add-user, backup."""
+import argparse
+import os
+import sys
+
+PAGES = [("/display", "Màn hình sảnh / Lobby display"),
+         ("/display/counter/1", "Bảng quầy / Counter board"),
+         ("/counter", "Cán bộ tại quầy / Counter (servant)"),
+         ("/rate/1", "Đánh giá tại quầy / Satisfaction pad"),
+         ("/kiosk", "Máy cấp số / Kiosk"),
+         ("/manager", "Lãnh đạo / Manager"),
+         ("/admin", "Quản trị / Administration")]
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m queue_server",
+                                     description="hangcho queue server")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the server (the default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--db", default=None, help="SQLite database file")
+    serve.add_argument("--demo", action="store_true",
+                       help="load the demo center when the database has no areas yet")
+    add_user = sub.add_parser("add-user", help="create an account (password on stdin)")
+    add_user.add_argument("--db", default=None)
+    add_user.add_argument("--role", required=True)
+    add_user.add_argument("--name", default=None)
+    add_user.add_argument("username")
+    backup = sub.add_parser("backup", help="a consistent copy of the database, while serving")
+    backup.add_argument("--db", default=None)
+    backup.add_argument("out")
+    return parser
+
+
+def _app(db):
+    from . import create_app
+    return create_app({"DATABASE": db} if db else None)
+
+
+def serve(args):
+    """Run the production server: gevent's WSGI server with websockets."""
+    from gevent.pywsgi import WSGIServer
+
+    from .demo import DEMO_PASSWORDS, load_demo
+    app = _app(args.db)
+    center = app.extensions["hangcho"]
+    if args.demo:
+        loaded = load_demo(center)
+        print("Trung tâm mẫu đã được nạp / Demo center loaded" if loaded else
+              "Cơ sở dữ liệu đã có lĩnh vực, không nạp dữ liệu mẫu / The database already has "
+              "areas; demo not loaded", flush=True)
+        print("Tài khoản mẫu / Demo accounts: " + ", ".join(
+            f"{user}/{pw}" for user, pw in [("admin", DEMO_PASSWORDS["admin"]),
+                                            ("manager", DEMO_PASSWORDS["manager"]),
+                                            ("servant1..servant19", DEMO_PASSWORDS["servant"]),
+                                            ("kiosk1", DEMO_PASSWORDS["kiosk"]),
+                                            ("display1", DEMO_PASSWORDS["display"])]), flush=True)
+    base = f"http://{args.host}:{args.port}"
+    print(f"hangcho đang chạy / serving on {base} (database {center.store.path})", flush=True)
+    for path, label in PAGES:
+        print(f"  {base}{path:<22} {label}", flush=True)
+    server = WSGIServer((args.host, args.port), app, log=None, error_log=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def add_user(args):
+    """Create an account; the password is the first line of standard input."""
+    from . import auth
+    from .queue import QueueError
+    password = sys.stdin.readline().rstrip("\r\n")
+    app = _app(args.db)
+    try:
+        auth.add_user(app.extensions["hangcho"], args.username, password, args.role, args.name)
+    except QueueError as error:
+        print(f"add-user: {error.message}", file=sys.stderr)
+        return 2
+    print(f"Đã tạo tài khoản / Account created: {args.username} ({args.role})")
+    return 0
+
+
+def backup(args):
+    """A consistent online copy of the database (SQLite's backup API)."""
+    import sqlite3
+
+    from . import config
+    db = args.db or config.load()["DATABASE"]
+    if not os.path.exists(db):
+        print(f"backup: no database at {db}", file=sys.stderr)
+        return 2
+    source = sqlite3.connect(db, timeout=30)
+    target = sqlite3.connect(args.out)
+    with target:
+        source.backup(target)
+    target.close()
+    source.close()
+    print(f"Đã sao lưu / Backed up {db} -> {args.out}")
+    return 0
+
+
+def main(argv=None):
+    """Entry point: no sub-command means `serve` with its defaults."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("--"):
+        argv = ["serve"] + argv
+    args = _parser().parse_args(argv)
+    return {"serve": serve, "add-user": add_user, "backup": backup}[args.command](args)

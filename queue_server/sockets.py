@@ -1,0 +1,129 @@
+"""Socket.IO handlers: who a connection is, which rooms it joins, what it may send."""
+from flask import current_app, request
+from flask_socketio import ConnectionRefusedError, join_room
+
+from . import auth as accounts
+from . import events, views
+from .events import socketio
+from .store import NotFound
+
+# sid -> who is connected (role, username), for the handlers of client events.
+_clients = {}
+PRINTER_STATES = ("online", "paper_low", "paper_out", "offline", "error")
+
+
+def center():
+    """The Center of the running app."""
+    return current_app.extensions["hangcho"]
+
+
+def connected_clients():
+    """How many Socket.IO clients this process holds."""
+    return len(_clients)
+
+
+@socketio.on("connect")
+def on_connect(auth):
+    """Any client: says who it is in `auth`; a wrong token or track code is refused."""
+    auth = auth if isinstance(auth, dict) else {}
+    c = center()
+    if auth.get("role") == "track":
+        code = auth.get("code")
+        try:
+            row = c.store.ticket_by_track_code(code if isinstance(code, str) else "")
+        except NotFound:
+            raise ConnectionRefusedError("unknown track code") from None
+        join_room(f"ticket:{row['id']}")
+        _clients[request.sid] = {"role": "track"}
+        socketio.emit("snapshot", views.ticket(c, row), to=request.sid)
+        return True
+    if auth.get("role") == "display" and "token" not in auth:
+        areas = auth.get("areas")
+        if areas is not None and (not isinstance(areas, list) or
+                                  not all(isinstance(a, str) for a in areas)):
+            raise ConnectionRefusedError("areas must be a list of area ids")
+        for room in ([f"display:{a}" for a in areas] if areas else ["display:all"]):
+            join_room(room)
+        _clients[request.sid] = {"role": "display"}
+        socketio.emit("snapshot", views.state(c, areas or None), to=request.sid)
+        return True
+    user = accounts.user_for_token(c, auth.get("token") if isinstance(auth.get("token"), str)
+                                   else None)
+    if user is None:
+        raise ConnectionRefusedError("unauthorized")
+    join_room("staff")
+    pad = auth.get("counter")
+    if pad is not None:
+        if not isinstance(pad, int) or not accounts.has_role(user, "display"):
+            raise ConnectionRefusedError("forbidden")
+        join_room(f"pad:{pad}")
+        join_room(f"board:{pad}")
+    if auth.get("agent") == "printer":
+        join_room(f"printer:{user['username']}")
+    _clients[request.sid] = {"role": user["role"], "username": user["username"],
+                             "agent": auth.get("agent")}
+    socketio.emit("snapshot", views.state(c), to=request.sid)
+    if auth.get("agent") == "printer":
+        for job in c.store.pending_print_jobs(user["username"]):
+            socketio.emit("print_job", events.print_job_payload(c, job), to=request.sid)
+    return True
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args):
+    """Any client: forget it."""
+    who = _clients.pop(request.sid, None)
+    if who and who.get("agent") == "printer":
+        c = center()
+        c.store.set_printer(who["username"], "offline", "agent disconnected", c.clock.now())
+        events.push_printer(c, who["username"])
+
+
+def _agent():
+    who = _clients.get(request.sid)
+    if not who or who.get("agent") != "printer":
+        return None
+    return who
+
+
+@socketio.on("print_ack")
+def on_print_ack(data):
+    """The print agent: job `id` printed (ok) or failed (it will be sent again)."""
+    who = _agent()
+    if who is None or not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        return {"ok": False, "error": "invalid"}
+    c = center()
+    try:
+        job = c.store.print_job(data["id"])
+    except NotFound:
+        return {"ok": False, "error": "not_found"}
+    if job["kiosk"] != who["username"]:
+        return {"ok": False, "error": "forbidden"}
+    now = c.clock.now()
+    with c.store.transaction() as store:
+        if data.get("ok") is True:
+            store.update_print_job(job["id"], status="printed", printed_at=now,
+                                   attempts=job["attempts"] + 1, error=None)
+        else:
+            store.update_print_job(job["id"], status="failed", attempts=job["attempts"] + 1,
+                                   error=str(data.get("error") or "")[:200])
+        store.log(now, "print" if data.get("ok") is True else "print_failed", who["username"],
+                  ticket_id=job["ticket_id"], data={"job": job["id"]})
+    return {"ok": True}
+
+
+@socketio.on("printer_status")
+def on_printer_status(data):
+    """The print agent: the printer's state (online, paper_low, paper_out, offline, error)."""
+    who = _agent()
+    if who is None or not isinstance(data, dict) or data.get("state") not in PRINTER_STATES:
+        return {"ok": False, "error": "invalid"}
+    c = center()
+    detail = str(data.get("detail") or "")[:200] or None
+    c.store.set_printer(who["username"], data["state"], detail, c.clock.now())
+    events.push_printer(c, who["username"])
+    if data["state"] == "online":
+        # Back online: send again whatever is still waiting to be printed.
+        for job in c.store.pending_print_jobs(who["username"]):
+            socketio.emit("print_job", events.print_job_payload(c, job), to=request.sid)
+    return {"ok": True}

@@ -1,0 +1,465 @@
+"""The data layer: every SQL statement of the queue lives here.
+
+SQLite through sqlite-utils, in WAL mode with a busy timeout. The schema is
+applied by named migrations and never dropped. Writes run inside
+`Store.transaction()`, a `BEGIN IMMEDIATE` transaction, so a read-then-write
+step (claiming the next ticket, numbering a new one) is atomic even when
+several server processes share the file.
+"""
+import contextlib
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import sqlite_utils
+
+MIGRATIONS = sqlite_utils.Migrations("hangcho")
+
+TICKET_COLUMNS = (
+    "id, number, seq, origin_area, area, service_day, priority, priority_group, status, "
+    "issued_at, called_at, last_called_at, finished_at, counter, servant, track_code, "
+    "procedure, dossier_id, issued_by, calls, rating_score, rating_reasons, "
+    "rating_comment, rated_at"
+)
+# Calling order inside one area, and across a counter's areas.
+CALL_ORDER = "priority DESC, issued_at ASC, id ASC"
+
+
+class NotFound(Exception):
+    """A row that was asked for by key does not exist."""
+
+
+@MIGRATIONS()
+def m001_initial(db):
+    """Areas, counters, users, tokens, tickets, numbering, settings and the event log."""
+    db["areas"].create({
+        "id": str, "name": str, "name_en": str, "prefix": str, "open": int,
+        "target_wait_s": int, "daily_cap": int, "hours": str, "sort_order": int,
+    }, pk="id", not_null={"name", "prefix"}, defaults={"open": 1, "target_wait_s": 1800, "sort_order": 0})
+    db["counters"].create({
+        "number": int, "name": str, "areas": str, "status": str, "servant": str,
+        "pause_reason": str, "current_ticket": int, "status_since": float,
+    }, pk="number", defaults={"status": "closed", "areas": "[]"})
+    db["users"].create({
+        "username": str, "name": str, "role": str, "password_hash": str,
+        "disabled": int, "created_at": float, "password_changed_at": float,
+    }, pk="username", not_null={"role", "password_hash"}, defaults={"disabled": 0})
+    db["tokens"].create({
+        "token_hash": str, "username": str, "created_at": float, "expires_at": float,
+        "revoked": int,
+    }, pk="token_hash", defaults={"revoked": 0})
+    db["tokens"].create_index(["username"])
+    db["tickets"].create({
+        "id": int, "number": str, "seq": int, "origin_area": str, "area": str,
+        "service_day": str, "priority": int, "priority_group": str, "status": str,
+        "issued_at": float, "called_at": float, "last_called_at": float,
+        "finished_at": float, "counter": int, "servant": str, "track_code": str,
+        "procedure": str, "dossier_id": str, "issued_by": str, "calls": int,
+        "rating_score": int, "rating_reasons": str, "rating_comment": str,
+        "rated_at": float,
+    }, pk="id", not_null={"number", "area", "status", "issued_at", "track_code"},
+        defaults={"priority": 0, "status": "waiting", "calls": 0})
+    db["tickets"].create_index(["track_code"], unique=True)
+    db["tickets"].create_index(["origin_area", "service_day", "seq"], unique=True)
+    db["tickets"].create_index(["status", "area", "priority", "issued_at"])
+    db["tickets"].create_index(["service_day"])
+    db["tickets"].create_index(["servant", "service_day"])
+    db["sequences"].create({"area": str, "service_day": str, "last": int},
+                           pk=("area", "service_day"))
+    db["settings"].create({"key": str, "value": str}, pk="key")
+    db["events"].create({
+        "id": int, "at": float, "kind": str, "ticket_id": int, "counter": int,
+        "area": str, "actor": str, "data": str,
+    }, pk="id", not_null={"at", "kind"})
+    db["events"].create_index(["at"])
+    db["events"].create_index(["ticket_id"])
+    db["print_jobs"].create({
+        "id": int, "ticket_id": int, "kiosk": str, "status": str, "attempts": int,
+        "error": str, "created_at": float, "printed_at": float,
+    }, pk="id", defaults={"status": "pending", "attempts": 0})
+    db["print_jobs"].create_index(["kiosk", "status"])
+    db["printers"].create({"kiosk": str, "state": str, "detail": str, "updated_at": float},
+                          pk="kiosk")
+
+
+def _connect(path):
+    """One connection per process: WAL, a busy timeout, and manual transactions."""
+    if path == ":memory:":
+        conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
+                               timeout=10)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL keeps every commit atomic and durable against a process
+        # crash; only a power cut may lose the last commits before a checkpoint.
+        conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+class Store:
+    """The database of one center: open it, migrate it, and run every query."""
+
+    def __init__(self, path=":memory:"):
+        self.path = str(path)
+        self.conn = _connect(self.path)
+        self.db = sqlite_utils.Database(self.conn)
+        # One connection is shared by every thread or greenlet of the process.
+        self.lock = threading.RLock()
+        with self.lock:
+            MIGRATIONS.apply(self.db)
+
+    # -- transactions ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """A `BEGIN IMMEDIATE` write transaction; commits on success, rolls back on error."""
+        with self.lock:
+            if self.conn.in_transaction:  # nested: the outer transaction decides
+                yield self
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def _all(self, sql, params=()):
+        with self.lock:
+            return [dict(row) for row in self.conn.execute(sql, params).fetchall()]
+
+    def _one(self, sql, params=()):
+        with self.lock:
+            row = self.conn.execute(sql, params).fetchone()
+        return dict(row) if row is not None else None
+
+    def _run(self, sql, params=()):
+        with self.lock:
+            return self.conn.execute(sql, params)
+
+    def close(self):
+        """Close the connection (the WAL is checkpointed by SQLite)."""
+        with self.lock:
+            self.conn.close()
+
+    # -- settings -------------------------------------------------------------------
+
+    def get_setting(self, key, default=None):
+        """A center setting stored by an administrator, or `default`."""
+        row = self._one("SELECT value FROM settings WHERE key = ?", (key,))
+        return json.loads(row["value"]) if row else default
+
+    def set_setting(self, key, value):
+        """Store a center setting (JSON-encoded)."""
+        self._run("INSERT INTO settings (key, value) VALUES (?, ?) "
+                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                  (key, json.dumps(value, ensure_ascii=False)))
+
+    # -- areas ----------------------------------------------------------------------
+
+    def areas(self):
+        """All areas in display order."""
+        return [_area(row) for row in
+                self._all("SELECT * FROM areas ORDER BY sort_order, id")]
+
+    def area(self, area_id):
+        """One area; NotFound when there is none."""
+        row = self._one("SELECT * FROM areas WHERE id = ?", (area_id,))
+        if row is None:
+            raise NotFound(area_id)
+        return _area(row)
+
+    def area_count(self):
+        """How many areas the center has (0 on a fresh database)."""
+        return self._one("SELECT count(*) AS n FROM areas")["n"]
+
+    def save_area(self, area):
+        """Insert or replace an area (dict with the area's fields)."""
+        row = dict(area)
+        row["hours"] = json.dumps(row.get("hours")) if row.get("hours") else None
+        row["open"] = 1 if row.get("open", True) else 0
+        self._run(
+            "INSERT INTO areas (id, name, name_en, prefix, open, target_wait_s, daily_cap, "
+            "hours, sort_order) VALUES (:id, :name, :name_en, :prefix, :open, :target_wait_s, "
+            ":daily_cap, :hours, :sort_order) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
+            "name_en=excluded.name_en, prefix=excluded.prefix, open=excluded.open, "
+            "target_wait_s=excluded.target_wait_s, daily_cap=excluded.daily_cap, "
+            "hours=excluded.hours, sort_order=excluded.sort_order",
+            {"name_en": None, "target_wait_s": 1800, "daily_cap": None, "sort_order": 0, **row})
+
+    # -- counters -------------------------------------------------------------------
+
+    def counters(self):
+        """All counters by number."""
+        return [_counter(row) for row in self._all("SELECT * FROM counters ORDER BY number")]
+
+    def counter(self, number):
+        """One counter; NotFound when there is none."""
+        row = self._one("SELECT * FROM counters WHERE number = ?", (number,))
+        if row is None:
+            raise NotFound(number)
+        return _counter(row)
+
+    def counter_of_servant(self, username):
+        """The counter a servant is signed in at, or None."""
+        row = self._one("SELECT * FROM counters WHERE servant = ?", (username,))
+        return _counter(row) if row else None
+
+    def save_counter(self, number, name, areas):
+        """Insert a counter or change its name and areas (in the order it serves them)."""
+        self._run("INSERT INTO counters (number, name, areas) VALUES (?, ?, ?) "
+                  "ON CONFLICT(number) DO UPDATE SET name=excluded.name, areas=excluded.areas",
+                  (number, name, json.dumps(list(areas))))
+
+    def update_counter(self, number, **fields):
+        """Set some columns of a counter."""
+        names = ", ".join(f"{key} = ?" for key in fields)
+        self._run(f"UPDATE counters SET {names} WHERE number = ?", (*fields.values(), number))
+
+    def serving_counters(self, area_id):
+        """Open (not paused, not closed) counters that serve an area."""
+        return [c for c in self.counters() if c["status"] == "open" and area_id in c["areas"]]
+
+    # -- users and tokens -----------------------------------------------------------
+
+    def user(self, username):
+        """One user row (with its password hash); NotFound when there is none."""
+        row = self._one("SELECT * FROM users WHERE username = ?", (username,))
+        if row is None:
+            raise NotFound(username)
+        return row
+
+    def users(self):
+        """All users, without password hashes."""
+        return self._all("SELECT username, name, role, disabled, created_at FROM users "
+                         "ORDER BY username")
+
+    def add_user(self, username, name, role, password_hash, now):
+        """Create a user; sqlite3.IntegrityError when the username exists."""
+        self._run("INSERT INTO users (username, name, role, password_hash, created_at, "
+                  "password_changed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                  (username, name, role, password_hash, now, now))
+
+    def update_user(self, username, **fields):
+        """Set some columns of a user."""
+        names = ", ".join(f"{key} = ?" for key in fields)
+        self._run(f"UPDATE users SET {names} WHERE username = ?", (*fields.values(), username))
+
+    def add_token(self, token_hash, username, now, expires_at):
+        """Record a new session token (by its hash)."""
+        self._run("INSERT INTO tokens (token_hash, username, created_at, expires_at) "
+                  "VALUES (?, ?, ?, ?)", (token_hash, username, now, expires_at))
+
+    def token_user(self, token_hash, now):
+        """The active user behind a token hash, or None (expired, revoked, disabled)."""
+        return self._one(
+            "SELECT u.username, u.name, u.role FROM tokens t JOIN users u "
+            "ON u.username = t.username WHERE t.token_hash = ? AND t.revoked = 0 "
+            "AND t.expires_at > ? AND u.disabled = 0", (token_hash, now))
+
+    def revoke_token(self, token_hash):
+        """End one token."""
+        self._run("UPDATE tokens SET revoked = 1 WHERE token_hash = ?", (token_hash,))
+
+    def revoke_user_tokens(self, username):
+        """End every token of a user (password change, disabling)."""
+        self._run("UPDATE tokens SET revoked = 1 WHERE username = ?", (username,))
+
+    # -- tickets --------------------------------------------------------------------
+
+    def next_seq(self, area_id, day):
+        """The next number of an area on a day (call inside a transaction)."""
+        self._run("INSERT INTO sequences (area, service_day, last) VALUES (?, ?, 1) "
+                  "ON CONFLICT(area, service_day) DO UPDATE SET last = last + 1",
+                  (area_id, day))
+        return self._one("SELECT last FROM sequences WHERE area = ? AND service_day = ?",
+                         (area_id, day))["last"]
+
+    def issued_count(self, area_id, day):
+        """Tickets issued in an area on a day (for the daily cap)."""
+        row = self._one("SELECT last FROM sequences WHERE area = ? AND service_day = ?",
+                        (area_id, day))
+        return row["last"] if row else 0
+
+    def insert_ticket(self, ticket):
+        """Insert a new ticket row; returns its id."""
+        cur = self._run(
+            "INSERT INTO tickets (number, seq, origin_area, area, service_day, priority, "
+            "priority_group, status, issued_at, track_code, issued_by) VALUES (:number, "
+            ":seq, :origin_area, :area, :service_day, :priority, :priority_group, 'waiting', "
+            ":issued_at, :track_code, :issued_by)", ticket)
+        return cur.lastrowid
+
+    def ticket(self, ticket_id):
+        """One ticket row by id; NotFound when there is none."""
+        row = self._one(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,))
+        if row is None:
+            raise NotFound(ticket_id)
+        return row
+
+    def ticket_by_track_code(self, code):
+        """One ticket row by its track code; NotFound when there is none."""
+        row = self._one(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE track_code = ?", (code,))
+        if row is None:
+            raise NotFound(code)
+        return row
+
+    def waiting(self, area_ids=None):
+        """Waiting tickets (of some areas, or all), in calling order."""
+        sql = f"SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting'"
+        params = []
+        if area_ids is not None:
+            sql += f" AND area IN ({', '.join('?' for _ in area_ids)})"
+            params = list(area_ids)
+        return self._all(sql + f" ORDER BY {CALL_ORDER}", params)
+
+    def next_waiting(self, area_ids):
+        """The ticket call-next would take across these areas, or None."""
+        if not area_ids:
+            return None
+        marks = ", ".join("?" for _ in area_ids)
+        return self._one(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' "
+                         f"AND area IN ({marks}) ORDER BY {CALL_ORDER} LIMIT 1", list(area_ids))
+
+    def waiting_count(self, area_id):
+        """How many tickets wait in an area."""
+        return self._one("SELECT count(*) AS n FROM tickets WHERE status = 'waiting' AND area = ?",
+                         (area_id,))["n"]
+
+    def waiting_counts(self):
+        """{area: waiting count} for every area with someone waiting."""
+        return {row["area"]: row["n"] for row in self._all(
+            "SELECT area, count(*) AS n FROM tickets WHERE status = 'waiting' GROUP BY area")}
+
+    def position(self, ticket):
+        """1 for the ticket that will be called next in its area."""
+        return 1 + self._one(
+            "SELECT count(*) AS n FROM tickets WHERE status = 'waiting' AND area = ? AND "
+            "(priority > ? OR (priority = ? AND (issued_at < ? OR (issued_at = ? AND id < ?))))",
+            (ticket["area"], ticket["priority"], ticket["priority"], ticket["issued_at"],
+             ticket["issued_at"], ticket["id"]))["n"]
+
+    def claim_ticket(self, ticket_id, counter, servant, now):
+        """Take a waiting ticket for a counter; False when someone else got it first."""
+        cur = self._run(
+            "UPDATE tickets SET status = 'called', counter = ?, servant = ?, "
+            "called_at = coalesce(called_at, ?), last_called_at = ?, calls = calls + 1 "
+            "WHERE id = ? AND status = 'waiting'", (counter, servant, now, now, ticket_id))
+        return cur.rowcount == 1
+
+    def update_ticket(self, ticket_id, **fields):
+        """Set some columns of a ticket."""
+        names = ", ".join(f"{key} = ?" for key in fields)
+        self._run(f"UPDATE tickets SET {names} WHERE id = ?", (*fields.values(), ticket_id))
+
+    def recent_calls(self, limit=20, area_ids=None):
+        """The newest call events (calls and recalls), newest first."""
+        sql = "SELECT * FROM events WHERE kind IN ('call', 'recall')"
+        params = []
+        if area_ids is not None:
+            sql += f" AND area IN ({', '.join('?' for _ in area_ids)})"
+            params = list(area_ids)
+        return self._all(sql + " ORDER BY id DESC LIMIT ?", params + [limit])
+
+    def recent_service_times(self, area_id, limit=20, since=None):
+        """Service times (s) of the latest finished tickets of an area, newest first."""
+        sql = ("SELECT finished_at - last_called_at AS s, servant FROM tickets WHERE area = ? "
+               "AND status = 'done' AND finished_at IS NOT NULL")
+        params = [area_id]
+        if since is not None:
+            sql += " AND finished_at >= ?"
+            params.append(since)
+        return self._all(sql + " ORDER BY finished_at DESC LIMIT ?", params + [limit])
+
+    def servant_today(self, username, day):
+        """A servant's own figures for a day: served, average service time, ratings."""
+        return self._one(
+            "SELECT count(*) AS served, avg(finished_at - last_called_at) AS avg_service_s, "
+            "count(rating_score) AS ratings, avg(rating_score) AS avg_rating FROM tickets "
+            "WHERE servant = ? AND service_day = ? AND status = 'done'", (username, day))
+
+    def cancel_past_days(self, today, now):
+        """Close tickets still waiting from a past day as cancelled; returns their rows."""
+        rows = self._all(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' "
+                         "AND service_day < ?", (today,))
+        if rows:
+            self._run("UPDATE tickets SET status = 'cancelled', finished_at = ? "
+                      "WHERE status = 'waiting' AND service_day < ?", (now, today))
+        return rows
+
+    # -- event log ------------------------------------------------------------------
+
+    def log(self, at, kind, actor=None, ticket_id=None, counter=None, area=None, data=None):
+        """Append one event to the log (never updated, never deleted)."""
+        self._run("INSERT INTO events (at, kind, ticket_id, counter, area, actor, data) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  (at, kind, ticket_id, counter, area, actor,
+                   json.dumps(data, ensure_ascii=False) if data is not None else None))
+
+    def events(self, since=None, until=None, ticket_id=None):
+        """Events in order, optionally in a time range or for one ticket."""
+        sql, params = "SELECT * FROM events WHERE 1 = 1", []
+        if since is not None:
+            sql += " AND at >= ?"
+            params.append(since)
+        if until is not None:
+            sql += " AND at < ?"
+            params.append(until)
+        if ticket_id is not None:
+            sql += " AND ticket_id = ?"
+            params.append(ticket_id)
+        return self._all(sql + " ORDER BY id", params)
+
+    # -- print jobs and printers ----------------------------------------------------
+
+    def add_print_job(self, ticket_id, kiosk, now):
+        """Queue a ticket for a kiosk's printer; returns the job id."""
+        return self._run("INSERT INTO print_jobs (ticket_id, kiosk, created_at) VALUES (?, ?, ?)",
+                         (ticket_id, kiosk, now)).lastrowid
+
+    def print_job(self, job_id):
+        """One print job; NotFound when there is none."""
+        row = self._one("SELECT * FROM print_jobs WHERE id = ?", (job_id,))
+        if row is None:
+            raise NotFound(job_id)
+        return row
+
+    def pending_print_jobs(self, kiosk):
+        """A kiosk's jobs not yet printed, oldest first."""
+        return self._all("SELECT * FROM print_jobs WHERE kiosk = ? AND status != 'printed' "
+                         "ORDER BY id", (kiosk,))
+
+    def update_print_job(self, job_id, **fields):
+        """Set some columns of a print job."""
+        names = ", ".join(f"{key} = ?" for key in fields)
+        self._run(f"UPDATE print_jobs SET {names} WHERE id = ?", (*fields.values(), job_id))
+
+    def set_printer(self, kiosk, state, detail, now):
+        """Record the latest state a kiosk's print agent reported."""
+        self._run("INSERT INTO printers (kiosk, state, detail, updated_at) VALUES (?, ?, ?, ?) "
+                  "ON CONFLICT(kiosk) DO UPDATE SET state = excluded.state, "
+                  "detail = excluded.detail, updated_at = excluded.updated_at",
+                  (kiosk, state, detail, now))
+
+    def printers(self):
+        """The latest state of every kiosk printer."""
+        return self._all("SELECT * FROM printers ORDER BY kiosk")
+
+
+def _area(row):
+    row = dict(row)
+    row["open"] = bool(row["open"])
+    row["hours"] = json.loads(row["hours"]) if row.get("hours") else None
+    return row
+
+
+def _counter(row):
+    row = dict(row)
+    row["areas"] = json.loads(row["areas"] or "[]")
+    return row

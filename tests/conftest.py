@@ -1,0 +1,75 @@
+"""Shared fixtures: an in-memory app, a real server process, headless Chromium."""
+import os
+
+import pytest
+
+from support import ServerProcess
+
+CHROMIUM = os.environ.get("HANGCHO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+
+
+@pytest.fixture
+def app(tmp_path):
+    """The application on a fresh in-memory database with the demo center."""
+    from queue_server import create_app
+    from queue_server.demo import load_demo
+    app = create_app({"DATABASE": ":memory:", "SECRET_KEY": "test", "TESTING": True,
+                      "SOCKETIO_ASYNC_MODE": "threading"})
+    load_demo(app.extensions["hangcho"])
+    return app
+
+
+@pytest.fixture
+def center(app):
+    """The Center (store, clock, settings) behind `app`."""
+    return app.extensions["hangcho"]
+
+
+@pytest.fixture
+def client(app):
+    """Flask's test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    """Start real server processes (`python -m queue_server serve`); all stopped at the end."""
+    started = []
+
+    def start(**kw):
+        kw.setdefault("workdir", tmp_path)
+        server = ServerProcess(**kw).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def live_server(server_factory):
+    """One real server process with the demo center, on a free loopback port."""
+    return server_factory()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page (own context, so no shared storage), closed at the end."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
