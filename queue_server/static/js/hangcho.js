@@ -102,5 +102,10 @@
     }
   };
   document.documentElement.lang = state.lang;
+  /* The page's catalogs and the center's settings, embedded as JSON by the server. */
+  var blob = document.getElementById("hangcho-messages");
+  if (blob) Hangcho.messages(JSON.parse(blob.textContent));
+  var centerBlob = document.getElementById("hangcho-center");
+  Hangcho.center = centerBlob ? JSON.parse(centerBlob.textContent) : {};
   global.Hangcho = Hangcho;
 })(window);
