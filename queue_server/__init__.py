@@ -118,5 +118,6 @@ def _register_pages(app):
             module = importlib.import_module(name)
         except ModuleNotFoundError:
             continue
-        if hasattr(module, "bp"):
-            app.register_blueprint(module.bp)
+        for attr in ("bp", "api_bp"):  # api_bp: an APIBlueprint under /api/v1
+            if hasattr(module, attr):
+                app.register_blueprint(getattr(module, attr))
