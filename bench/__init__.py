@@ -1,0 +1,1 @@
+"""Benchmarks and simulated days, all built on the working day of `bench.workload`."""
