@@ -1,10 +1,10 @@
 """The demo center, modelled on a provincial public administration center
 (areas, shares and counters from ../shared/workload/center-day.json)."""
 import json
+import sqlite3
 from pathlib import Path
 
 from . import auth
-from .queue import QueueError
 
 WORKLOAD = Path(__file__).resolve().parent / "demo_center.json"
 
@@ -47,14 +47,10 @@ def load_demo(center):
         store.log(center.clock.now(), "demo_loaded", "cli")
     hashes = {}
     for username, name, role, password in demo_accounts(day):
+        if password not in hashes:  # one argon2 hash per distinct demo password
+            hashes[password] = auth.hash_password(password)
         try:
-            store.user(username)
-            continue
-        except Exception:
-            pass
-        try:
-            hashes.setdefault(password, auth.hash_password(password))
             store.add_user(username, name, role, hashes[password], center.clock.now())
-        except QueueError:
-            pass
+        except sqlite3.IntegrityError:
+            pass  # an account of that name exists already: leave it as it is
     return True

@@ -1,5 +1,6 @@
 """Shared fixtures: an in-memory app, a real server process, headless Chromium."""
 import os
+import sqlite3
 
 import pytest
 
@@ -11,14 +12,31 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--no-first-run"]
 
 
-@pytest.fixture
-def app(tmp_path):
-    """The application on a fresh in-memory database with the demo center."""
-    from queue_server import create_app
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    """A database file with the demo center, built once (argon2 hashing is slow on purpose)."""
+    from queue_server.clock import Clock
     from queue_server.demo import load_demo
+    from queue_server.queue import Center
+    from queue_server.store import Store
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    store = Store(path)
+    load_demo(Center(store=store, clock=Clock(), settings={}))
+    store.close()
+    return path
+
+
+@pytest.fixture
+def app(demo_db):
+    """The application on a fresh in-memory copy of the demo center's database."""
+    from queue_server import create_app
     app = create_app({"DATABASE": ":memory:", "SECRET_KEY": "test", "TESTING": True,
                       "SOCKETIO_ASYNC_MODE": "threading"})
-    load_demo(app.extensions["hangcho"])
+    center = app.extensions["hangcho"]
+    with center.store.lock:
+        source = sqlite3.connect(demo_db)
+        source.backup(center.store.conn)
+        source.close()
     return app
 
 
