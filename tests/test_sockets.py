@@ -1,0 +1,112 @@
+"""Socket.IO in-process: auth per role, rooms, snapshot first, events after each change."""
+import pytest
+
+from queue_server.events import socketio
+from support import password_for
+
+
+def token(client, username):
+    answer = client.post("/api/v1/auth/login",
+                         json={"username": username, "password": password_for(username)})
+    return answer.json["token"]
+
+
+def bearer(client, username):
+    return {"Authorization": f"Bearer {token(client, username)}"}
+
+
+def names(received):
+    return [message["name"] for message in received]
+
+
+def of(received, name):
+    return [message["args"][0] for message in received if message["name"] == name]
+
+
+@pytest.fixture
+def serving(client):
+    """servant1 signed in at counter 1 (transport); a kiosk's headers."""
+    s1 = bearer(client, "servant1")
+    client.post("/api/v1/counters/1/open", headers=s1)
+    return s1, bearer(client, "kiosk1")
+
+
+def test_display_gets_snapshot_first_then_calls(app, client, serving):
+    s1, kiosk = serving
+    display = socketio.test_client(app, auth={"role": "display"})
+    assert display.is_connected()
+    first = display.get_received()
+    assert names(first)[0] == "snapshot" and set(first[0]["args"][0]) == {"calls", "areas",
+                                                                          "counters"}
+    client.post("/api/v1/tickets", json={"area": "transport"}, headers=kiosk)
+    client.post("/api/v1/counters/1/call-next", headers=s1)
+    received = display.get_received()
+    call = of(received, "called")[0]
+    assert call["number"] == "A001" and call["counter"] == 1 and call["recall"] is False
+    assert {"area": "transport", "waiting": 1} .items() <= of(received, "queue")[0].items()
+    client.post("/api/v1/counters/1/recall", headers=s1)
+    assert of(display.get_received(), "called")[0]["recall"] is True
+
+
+def test_filtered_display_outside_the_area_receives_nothing(app, client, serving):
+    s1, kiosk = serving
+    justice = socketio.test_client(app, auth={"role": "display", "areas": ["justice"]})
+    snapshot = of(justice.get_received(), "snapshot")[0]
+    assert [a["id"] for a in snapshot["areas"]] == ["justice"]
+    client.post("/api/v1/tickets", json={"area": "transport"}, headers=kiosk)
+    client.post("/api/v1/counters/1/call-next", headers=s1)
+    assert justice.get_received() == []
+
+
+def test_tracker_follows_its_ticket_only(app, client, serving):
+    s1, kiosk = serving
+    first = client.post("/api/v1/tickets", json={"area": "transport"}, headers=kiosk).json
+    second = client.post("/api/v1/tickets", json={"area": "transport"}, headers=kiosk).json
+    tracker = socketio.test_client(app, auth={"role": "track", "code": second["track_code"]})
+    snap = of(tracker.get_received(), "snapshot")[0]
+    assert snap["number"] == "A002" and snap["position"] == 2 and "track_code" not in snap
+    client.post("/api/v1/counters/1/call-next", headers=s1)  # calls A001
+    moved = of(tracker.get_received(), "ticket")
+    assert moved[-1]["position"] == 1 and moved[-1]["id"] == second["id"]
+    client.post("/api/v1/counters/1/call-next", headers=s1)  # calls A002
+    called = of(tracker.get_received(), "ticket")[-1]
+    assert called["status"] == "called" and called["counter"] == 1
+    assert all(t["id"] == second["id"] for t in of(tracker.get_received(), "ticket"))
+    assert first["id"] != second["id"]
+
+
+def test_wrong_track_code_or_token_is_refused(app):
+    assert not socketio.test_client(app, auth={"role": "track", "code": "nope"}).is_connected()
+    assert not socketio.test_client(app, auth={"token": "forged"}).is_connected()
+    assert not socketio.test_client(app, auth=None).is_connected()
+    assert not socketio.test_client(app, auth={"role": "display", "areas": "transport"}) \
+        .is_connected()
+
+
+def test_staff_gets_counter_events(app, client, serving):
+    s1, _ = serving
+    staff = socketio.test_client(app, auth={"token": token(client, "manager")})
+    staff.get_received()
+    client.post("/api/v1/counters/1/pause", json={"reason": "meeting"}, headers=s1)
+    counter = of(staff.get_received(), "counter")[0]
+    assert counter["number"] == 1 and counter["status"] == "paused"
+    assert counter["pause_reason"] == "meeting"
+
+
+def test_rating_pad_is_unlocked_by_finish(app, client, serving):
+    s1, kiosk = serving
+    pad = socketio.test_client(app, auth={"token": token(client, "display1"), "counter": 1})
+    other_pad = socketio.test_client(app, auth={"token": token(client, "display1"), "counter": 2})
+    pad.get_received(), other_pad.get_received()
+    code = client.post("/api/v1/tickets", json={"area": "transport"}, headers=kiosk).json[
+        "track_code"]
+    client.post("/api/v1/counters/1/call-next", headers=s1)
+    client.post("/api/v1/counters/1/finish", headers=s1)
+    request = of(pad.get_received(), "rate_request")[0]
+    assert request["track_code"] == code and request["servant_name"] == "Nguyễn Văn An"
+    assert of(other_pad.get_received(), "rate_request") == []
+
+
+def test_kiosk_token_cannot_join_a_rating_pad(app, client):
+    kiosk = socketio.test_client(app, auth={"token": token(client, "kiosk1"), "counter": 1})
+    assert not kiosk.is_connected()
