@@ -1,5 +1,4 @@
 """hangcho: queue tickets and counter calling for one-stop public administration centers."""
-import logging
 from pathlib import Path
 
 from apiflask import APIFlask
@@ -7,6 +6,7 @@ from flask import send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from . import config as config_module
+from . import observe, security
 from .clock import Clock
 from .queue import Center, QueueError, roll_day
 from .store import Store
@@ -51,8 +51,7 @@ def create_app(test_config=None):
         config_module.secret_key(settings["SECRET_KEY_FILE"])
     app.config["VALIDATION_ERROR_STATUS_CODE"] = 422
     app.config["SECURITY_SCHEMES"] = {"BearerAuth": {"type": "http", "scheme": "bearer"}}
-    logging.basicConfig(level=settings.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    observe.configure_logging(settings.get("LOG_LEVEL", "INFO"), settings.get("LOG_JSON", True))
 
     store = Store(settings["DATABASE"])
     center = Center(store=store, clock=Clock(settings["TIMEZONE"]), settings=settings)
@@ -60,6 +59,8 @@ def create_app(test_config=None):
     roll_day(center)
 
     _register_errors(app)
+    security.init_app(app)
+    observe.init_app(app)
     from . import api, events, sockets  # noqa: F401  (sockets registers its handlers)
     app.register_blueprint(api.bp)
     _register_pages(app)

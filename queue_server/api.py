@@ -10,6 +10,8 @@ from . import auth as accounts
 from . import events, queue, views
 from . import schemas as s
 from .queue import ROLES, QueueError
+from .observe import count_change, count_issue
+from .security import anonymous_tickets, login_per_address, login_per_user
 from .store import NotFound
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="Queue")
@@ -49,6 +51,7 @@ def _remember_url():
 def _apply(change, status=200, key="ticket", with_track=False):
     """Push a rule's change to the clients, then answer with the ticket it acted on."""
     events.push(center(), change)
+    count_change(change)
     if key == "counter":
         number = next(iter(change.counters))
         return {"counter": views.counter(center(), center().store.counter(number))}, status
@@ -62,6 +65,8 @@ def _apply(change, status=200, key="ticket", with_track=False):
 # -- authentication ---------------------------------------------------------------------
 
 @bp.post("/auth/login")
+@login_per_address
+@login_per_user
 @bp.input(s.LoginIn, arg_name="body")
 @bp.output(s.LoginOut)
 @bp.doc(responses={401: "Wrong username or password"}, tags=["Auth"])
@@ -136,6 +141,7 @@ def state():
 
 
 @bp.post("/tickets")
+@anonymous_tickets
 @bp.auth_required(token_auth, optional=True)
 @bp.input(s.TicketIn, arg_name="body")
 @bp.output(s.TicketOut, status_code=201)
@@ -143,10 +149,11 @@ def state():
 def issue_ticket(body):
     """Issue a ticket in an area (a kiosk token, unless remote tickets are switched on)."""
     user = actor()
-    if user is None and not center().settings.get("REMOTE_TICKETS"):
+    if user is None and not views.center_info(center())["remote_tickets"]:
         raise QueueError("unauthorized", "Cần đăng nhập bằng tài khoản máy cấp số / A kiosk "
                          "account is needed to issue tickets", 401)
     change = queue.issue(center(), body["area"], user, body["priority"], body["priority_group"])
+    count_issue(change.ticket)
     return _apply(change, 201, key=None)
 
 

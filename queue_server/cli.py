@@ -1,6 +1,7 @@
 """The `python -m queue_server` commands: serve, add-user, backup."""
 import argparse
 import os
+import socket
 import sys
 
 PAGES = [("/display", "Màn hình sảnh / Lobby display"),
@@ -42,6 +43,7 @@ def serve(args):
     """Run the production server: gevent's WSGI server with websockets."""
     from gevent.pywsgi import WSGIServer
 
+    from . import events
     from .demo import DEMO_PASSWORDS, load_demo
     app = _app(args.db)
     center = app.extensions["hangcho"]
@@ -60,12 +62,35 @@ def serve(args):
     print(f"hangcho đang chạy / serving on {base} (database {center.store.path})", flush=True)
     for path, label in PAGES:
         print(f"  {base}{path:<22} {label}", flush=True)
+    events.socketio.start_background_task(_watch_the_day, app)
     server = WSGIServer((args.host, args.port), app, log=None, error_log=sys.stderr)
+    server.init_socket()
+    # gevent writes a response's headers and body in two sends, and Socket.IO sends each
+    # event on its own: with Nagle's algorithm each second send waits for the client's
+    # delayed ACK (40 ms). Accepted sockets inherit TCP_NODELAY from the listener.
+    server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _watch_the_day(app):
+    """At local midnight, close the tickets still waiting from the day that ended."""
+    from . import events
+    from .queue import roll_day
+    center = app.extensions["hangcho"]
+    while True:
+        events.socketio.sleep(center.settings.get("DAY_CHECK_INTERVAL_S", 60))
+        try:
+            with app.app_context():
+                change = roll_day(center)
+                if change.cancelled:
+                    events.push(center, change)
+        except Exception:  # a failed check must not stop the next one
+            import logging
+            logging.getLogger("hangcho").exception("day roll failed")
 
 
 def add_user(args):

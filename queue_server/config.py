@@ -23,6 +23,15 @@ DEFAULTS = {
     "SOCKETIO_MESSAGE_QUEUE": None,
     "SECRET_KEY_FILE": "instance/secret_key",
     "LOG_LEVEL": "INFO",
+    "LOG_JSON": True,
+    "ACCESS_LOG": True,
+    "LOGIN_LIMIT_PER_ADDRESS": "30 per minute",
+    "LOGIN_LIMIT_PER_USER": "10 per 10 minutes",
+    "REMOTE_TICKET_LIMIT": "5 per 10 minutes",
+    "RATE_LIMIT_STORAGE": "memory://",
+    "MAX_SOCKET_CLIENTS": 5000,
+    "MAX_SOCKET_CLIENTS_PER_ADDRESS": 300,
+    "DAY_CHECK_INTERVAL_S": 60,
 }
 
 # Settings that may be given as HANGCHO_<NAME> in the environment, with their types.
@@ -31,7 +40,10 @@ ENV_TYPES = {
     "PUBLIC_URL": str, "REMOTE_TICKETS": bool, "TOKEN_TTL_S": int,
     "DEVICE_TOKEN_TTL_S": int, "MAX_CONTENT_LENGTH": int, "SOCKETIO_ASYNC_MODE": str,
     "SOCKETIO_MESSAGE_QUEUE": str, "SECRET_KEY_FILE": str, "LOG_LEVEL": str,
-    "LANGUAGES": list,
+    "LANGUAGES": list, "LOG_JSON": bool, "ACCESS_LOG": bool,
+    "LOGIN_LIMIT_PER_ADDRESS": str, "LOGIN_LIMIT_PER_USER": str, "REMOTE_TICKET_LIMIT": str,
+    "RATE_LIMIT_STORAGE": str, "MAX_SOCKET_CLIENTS": int, "MAX_SOCKET_CLIENTS_PER_ADDRESS": int,
+    "DAY_CHECK_INTERVAL_S": int,
 }
 
 

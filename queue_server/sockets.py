@@ -1,4 +1,6 @@
 """Socket.IO handlers: who a connection is, which rooms it joins, what it may send."""
+from collections import Counter
+
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 
@@ -9,6 +11,7 @@ from .store import NotFound
 
 # sid -> who is connected (role, username), for the handlers of client events.
 _clients = {}
+_per_address = Counter()
 PRINTER_STATES = ("online", "paper_low", "paper_out", "offline", "error")
 
 
@@ -27,6 +30,7 @@ def on_connect(auth):
     """Any client: says who it is in `auth`; a wrong token or track code is refused."""
     auth = auth if isinstance(auth, dict) else {}
     c = center()
+    _within_limits(c)
     if auth.get("role") == "track":
         code = auth.get("code")
         try:
@@ -34,7 +38,7 @@ def on_connect(auth):
         except NotFound:
             raise ConnectionRefusedError("unknown track code") from None
         join_room(f"ticket:{row['id']}")
-        _clients[request.sid] = {"role": "track"}
+        _register({"role": "track"})
         socketio.emit("snapshot", views.ticket(c, row), to=request.sid)
         return True
     if auth.get("role") == "display" and "token" not in auth:
@@ -44,7 +48,7 @@ def on_connect(auth):
             raise ConnectionRefusedError("areas must be a list of area ids")
         for room in ([f"display:{a}" for a in areas] if areas else ["display:all"]):
             join_room(room)
-        _clients[request.sid] = {"role": "display"}
+        _register({"role": "display"})
         socketio.emit("snapshot", views.state(c, areas or None), to=request.sid)
         return True
     user = accounts.user_for_token(c, auth.get("token") if isinstance(auth.get("token"), str)
@@ -60,20 +64,47 @@ def on_connect(auth):
         join_room(f"board:{pad}")
     if auth.get("agent") == "printer":
         join_room(f"printer:{user['username']}")
-    _clients[request.sid] = {"role": user["role"], "username": user["username"],
-                             "agent": auth.get("agent")}
+    _register({"role": user["role"], "username": user["username"], "agent": auth.get("agent")})
     socketio.emit("snapshot", views.state(c), to=request.sid)
     if auth.get("agent") == "printer":
-        for job in c.store.pending_print_jobs(user["username"]):
-            socketio.emit("print_job", events.print_job_payload(c, job), to=request.sid)
+        _send_pending_jobs(c, user["username"])
     return True
+
+
+def _send_pending_jobs(c, kiosk):
+    """Send the print agent its jobs not yet printed, skipping tickets no longer waiting
+    (a visitor already called needs no paper ticket any more)."""
+    for job in c.store.pending_print_jobs(kiosk):
+        if c.store.ticket(job["ticket_id"])["status"] == "waiting":
+            socketio.emit("print_job", events.print_job_payload(c, job), to=request.sid)
+
+
+def _within_limits(c):
+    """Refuse a connection past the process's or one address's limit, to keep serving others."""
+    if len(_clients) >= c.settings.get("MAX_SOCKET_CLIENTS", 5000):
+        raise ConnectionRefusedError("server busy")
+    if _per_address[request.remote_addr] >= c.settings.get("MAX_SOCKET_CLIENTS_PER_ADDRESS", 300):
+        raise ConnectionRefusedError("too many connections from this address")
+
+
+def _register(who):
+    who["address"] = request.remote_addr
+    _clients[request.sid] = who
+    _per_address[who["address"]] += 1
 
 
 @socketio.on("disconnect")
 def on_disconnect(*_args):
     """Any client: forget it."""
     who = _clients.pop(request.sid, None)
-    if who and who.get("agent") == "printer":
+    if who:
+        _per_address[who["address"]] -= 1
+        if _per_address[who["address"]] <= 0:
+            del _per_address[who["address"]]
+    # A restarted agent may connect before the server notices its old connection is gone.
+    if who and who.get("agent") == "printer" and not any(
+            other.get("agent") == "printer" and other.get("username") == who["username"]
+            for other in _clients.values()):
         c = center()
         c.store.set_printer(who["username"], "offline", "agent disconnected", c.clock.now())
         events.push_printer(c, who["username"])
@@ -122,8 +153,7 @@ def on_printer_status(data):
     detail = str(data.get("detail") or "")[:200] or None
     c.store.set_printer(who["username"], data["state"], detail, c.clock.now())
     events.push_printer(c, who["username"])
-    if data["state"] == "online":
-        # Back online: send again whatever is still waiting to be printed.
-        for job in c.store.pending_print_jobs(who["username"]):
-            socketio.emit("print_job", events.print_job_payload(c, job), to=request.sid)
+    if data["state"] in ("online", "paper_low"):
+        # Able to print again: send whatever is still waiting to be printed.
+        _send_pending_jobs(c, who["username"])
     return {"ok": True}
