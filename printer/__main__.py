@@ -1,0 +1,6 @@
+"""`python -m printer`: the print agent."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
