@@ -1,4 +1,5 @@
 """The HTTP API under /api/v1: parse, call a rule, push its change, answer."""
+import functools
 import io
 
 import qrcode
@@ -140,19 +141,28 @@ def state():
     return views.state(center())
 
 
+def _kiosk_unless_remote(view):
+    """Without remote tickets switched on, issuing needs a signed-in kiosk (or higher)."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if actor() is None and not views.center_info(center())["remote_tickets"]:
+            raise QueueError("unauthorized", "Cần đăng nhập bằng tài khoản máy cấp số / A "
+                             "kiosk account is needed to issue tickets", 401)
+        return view(*args, **kwargs)
+    return wrapper
+
+
 @bp.post("/tickets")
 @anonymous_tickets
 @bp.auth_required(token_auth, optional=True)
+@_kiosk_unless_remote
 @bp.input(s.TicketIn, arg_name="body")
 @bp.output(s.TicketOut, status_code=201)
 @bp.doc(responses={404: "Unknown area", 409: "Area closed or past its cap"})
 def issue_ticket(body):
     """Issue a ticket in an area (a kiosk token, unless remote tickets are switched on)."""
-    user = actor()
-    if user is None and not views.center_info(center())["remote_tickets"]:
-        raise QueueError("unauthorized", "Cần đăng nhập bằng tài khoản máy cấp số / A kiosk "
-                         "account is needed to issue tickets", 401)
-    change = queue.issue(center(), body["area"], user, body["priority"], body["priority_group"])
+    change = queue.issue(center(), body["area"], actor(), body["priority"],
+                         body["priority_group"])
     count_issue(change.ticket)
     return _apply(change, 201, key=None)
 
