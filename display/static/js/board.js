@@ -1,0 +1,55 @@
+/* The board above one counter: its number, the ticket being served, or "Tạm nghỉ / Paused",
+   "Đóng / Closed". The counter object comes whole in every `snapshot` and `counter` event,
+   so the board never keeps anything of its own that could go stale. */
+(function (global) {
+  "use strict";
+  var H = global.Hangcho, D = global.Display, cfg = D.config;
+  var $ = function (id) { return document.getElementById(id); };
+  var board = $("board");
+  var shownTicket = null;
+
+  function render(counter, flash) {
+    var status = counter ? counter.status : "closed";
+    var current = counter && status !== "closed" ? counter.current : null;
+    board.setAttribute("data-status", status);
+    board.setAttribute("data-ticket", current ? current.number : "");
+    board.classList.toggle("is-idle", status === "open" && !current);
+    var statusKey = !counter ? "no_counter" : status === "paused" ? "paused" :
+      status === "closed" ? "closed" : current ? "serving" : "idle";
+    D.label($("board-status"), statusKey);
+    var ticket = $("board-ticket");
+    ticket.textContent = status === "paused" || !current ? "" : current.number;
+    if (current && current.priority && status !== "paused") {
+      ticket.appendChild(H.el("span", "star", "★"));
+    }
+    ticket.classList.toggle("hidden", status === "paused" || !current);
+    $("board-reason").textContent = status === "paused" && counter.pause_reason ?
+      counter.pause_reason : "";
+    var servant = $("board-servant");
+    servant.textContent = "";
+    if (counter && counter.servant_name && status !== "closed") {
+      servant.textContent = H.t("servant", null, "vi") + ": " + counter.servant_name;
+    }
+    if (flash && current && status === "open" && shownTicket !== current.id) D.flash(board, "flash");
+    shownTicket = current ? current.id : null;
+  }
+
+  function find(counters) {
+    for (var i = 0; i < counters.length; i++) {
+      if (counters[i].number === cfg.counter) return counters[i];
+    }
+    return null;
+  }
+
+  D.translate(document);
+  D.startClock($("time"), $("date"));
+  D.scheduleDailyReload(3);
+  D.connect({role: "display"}, {
+    snapshot: function (s) { render(find(s.counters || []), false); },
+    counter: function (c) { if (c.number === cfg.counter) render(c, true); },
+    called: function (call) {
+      // A recall of the same ticket: flash again so the visitor looks up.
+      if (call.counter === cfg.counter && call.recall) D.flash(board, "flash");
+    }
+  });
+})(window);
