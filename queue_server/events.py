@@ -7,12 +7,35 @@ Rooms:
 - `ticket:<id>`: the trackers of one ticket (visitors' phones);
 - `pad:<n>`: the satisfaction pad of counter n;
 - `printer:<kiosk>`: the print agent of one kiosk account.
+
+What a call costs is what decides how fast a center's screens follow its counters
+(docs/scaling.md has the measurements), so:
+- `called` leaves first, and the websocket writers send it before anything else is
+  computed;
+- `queue` events and the trackers' `ticket` updates for places that moved are sent by
+  one background task right after the request (under the gevent server): when requests
+  come faster than that task runs, it sends each area's latest state once instead of
+  once per change. Without a green-thread server (tests, tools) they are sent at once;
+- a tracker update is built only for tickets somebody tracks, from one query per area
+  (positions follow from the calling order) and one estimator per area;
+- with a message queue, every process updates its own trackers: the process that made
+  the change publishes which tickets and areas moved, not one event per ticket.
 """
+import json
+import logging
+import uuid
+
 from flask_socketio import SocketIO
 
 from . import views
 
 socketio = SocketIO()
+log = logging.getLogger("hangcho.events")
+
+# A pass of the background task over what changed happens at most this often, so a burst
+# of changes costs one `queue` event per area, not one per change.
+PUSH_INTERVAL_S = 0.05
+TRACKER_CHANNEL = "hangcho-trackers"
 
 
 def _rooms_for_area(area_id):
@@ -20,13 +43,21 @@ def _rooms_for_area(area_id):
 
 
 def has_members(room):
-    """Whether anyone in this process listens in a room (always True with a message queue,
-    where other processes may hold members)."""
+    """Whether anyone in this process listens in a room."""
     if socketio.server is None:
         return False
-    if getattr(socketio.server.manager, "channel", None) is not None:
-        return True
     return bool(socketio.server.manager.rooms.get("/", {}).get(room))
+
+
+def _message_queue():
+    """Whether other processes share events with this one (through a message queue)."""
+    return socketio.server is not None and \
+        getattr(socketio.server.manager, "channel", None) is not None
+
+
+def _may_listen(room):
+    """Whether an emit to this room may reach someone, here or in another process."""
+    return has_members(room) or _message_queue()
 
 
 def emit(event, payload, to):
@@ -38,27 +69,23 @@ def push(center, change):
     """Push everything a rule's Change affects: calls, queues, counters, trackers, jobs."""
     if change.call:
         emit("called", views.call(center, change.call), _rooms_for_area(change.call["area"]))
-    for area_id in sorted(change.areas):
-        emit("queue", views.queue_event(center, area_id), _rooms_for_area(area_id))
+        # Let the websocket writers send the call now, before the rest is computed.
+        socketio.sleep(0)
     for number in sorted(change.counters):
         push_counter(center, number)
-    tracked = {}
-    if change.ticket:
-        tracked[change.ticket["id"]] = change.ticket
     if change.rate_request:
-        tracked[change.rate_request["id"]] = change.rate_request
         push_rate_request(center, change.rate_request)
-    for row in change.cancelled:
-        tracked[row["id"]] = row
-    for area_id in sorted(change.moved_areas):
-        for row in center.store.waiting([area_id]):
-            tracked.setdefault(row["id"], row)
-    for ticket_id, row in tracked.items():
-        if has_members(f"ticket:{ticket_id}"):
-            fresh = center.store.ticket(ticket_id)
-            emit("ticket", views.ticket(center, fresh), f"ticket:{ticket_id}")
     if change.print_job:
         push_print_job(center, change.print_job)
+    tickets = {row["id"] for row in (change.ticket, change.rate_request) if row}
+    tickets.update(row["id"] for row in change.cancelled)
+    moved = set(change.moved_areas)
+    ticket = change.ticket
+    if ticket and ticket["status"] == "waiting" and ticket["priority"] and not change.call:
+        # A priority ticket goes ahead of the area's ordinary ones: their places move.
+        moved.add(ticket["area"])
+    _pending.add(center, change.areas, moved, tickets)
+    _trackers.publish(moved, tickets)
 
 
 def push_counter(center, number):
@@ -72,6 +99,8 @@ def push_counter(center, number):
 def push_rate_request(center, ticket_row):
     """Unlock the satisfaction pad of the counter that just finished this ticket."""
     if ticket_row["status"] != "done" or ticket_row["counter"] is None:
+        return
+    if not _may_listen(f"pad:{ticket_row['counter']}"):
         return
     servant_name = center.store.user(ticket_row["servant"])["name"] if ticket_row["servant"] \
         else None
@@ -94,9 +123,10 @@ def print_job_payload(center, job):
 
 
 def push_print_job(center, job_id):
-    """Send one print job to its kiosk's print agent."""
+    """Send one print job to its kiosk's print agent (the job waits in the store otherwise)."""
     job = center.store.print_job(job_id)
-    emit("print_job", print_job_payload(center, job), f"printer:{job['kiosk']}")
+    if _may_listen(f"printer:{job['kiosk']}"):
+        emit("print_job", print_job_payload(center, job), f"printer:{job['kiosk']}")
 
 
 def push_printer(center, kiosk):
@@ -105,3 +135,130 @@ def push_printer(center, kiosk):
         if row["kiosk"] == kiosk:
             emit("printer", {"kiosk": kiosk, "state": row["state"], "detail": row["detail"],
                              "updated_at": center.clock.iso(row["updated_at"])}, "staff")
+
+
+# -- queues and trackers, after the request -------------------------------------------------
+
+def push_queues(center, area_ids):
+    """The `queue` event of each area, to staff and the displays of that area."""
+    for area_id in sorted(area_ids):
+        emit("queue", views.queue_event(center, area_id), _rooms_for_area(area_id))
+
+
+def push_trackers(center, moved_areas, ticket_ids):
+    """The `ticket` event to the trackers in this process of every ticket that changed:
+    the tickets in `ticket_ids`, and the waiting tickets of areas where places moved."""
+    from .estimate import area_estimator
+    rooms = socketio.server.manager.rooms.get("/", {}) if socketio.server else {}
+    tracked = {int(room[7:]) for room, members in rooms.items()
+               if members and isinstance(room, str) and room.startswith("ticket:")}
+    if not tracked:
+        return
+    sent = set()
+    for area_id in sorted(moved_areas):
+        estimator = None
+        for position, row in enumerate(center.store.waiting([area_id]), start=1):
+            if row["id"] in tracked:
+                estimator = estimator or area_estimator(center.store, area_id)
+                _emit_local("ticket", views.ticket(center, row, estimator=estimator,
+                                                   position=position), f"ticket:{row['id']}")
+                sent.add(row["id"])
+    for ticket_id in sorted((set(ticket_ids) & tracked) - sent):
+        _emit_local("ticket", views.ticket(center, center.store.ticket(ticket_id)),
+                    f"ticket:{ticket_id}")
+
+
+def _emit_local(event, payload, to):
+    # Trackers are updated by the process that holds them (see _Trackers), so this event
+    # must not travel through the message queue to the others as well.
+    socketio.emit(event, payload, to=to, ignore_queue=True)
+
+
+class _Pending:
+    """What changed since the background task's last pass: areas whose `queue` event is
+    due, areas where places moved, tickets whose trackers need an update."""
+
+    def __init__(self):
+        self.center = None
+        self.queues, self.moved, self.tickets = set(), set(), set()
+        self.wake = None
+        self.task = None
+
+    def add(self, center, queues, moved, tickets):
+        """Note a change; sent at once without a green-thread server, else by the task."""
+        if socketio.server is None or socketio.async_mode == "threading":
+            push_queues(center, queues)
+            push_trackers(center, moved, tickets)
+            return
+        self.center = center
+        self.queues |= set(queues)
+        self.moved |= set(moved)
+        self.tickets |= set(tickets)
+        if self.task is None:
+            self.wake = socketio.server.eio.create_event()
+            self.task = socketio.start_background_task(self._run)
+        self.wake.set()
+
+    def _run(self):
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            center, queues, moved, tickets = self.center, self.queues, self.moved, self.tickets
+            self.queues, self.moved, self.tickets = set(), set(), set()
+            try:
+                push_queues(center, queues)
+                push_trackers(center, moved, tickets)
+            except Exception:  # a failed pass must not stop the next ones
+                log.exception("pushing queues and trackers failed")
+            socketio.sleep(PUSH_INTERVAL_S)
+
+
+class _Trackers:
+    """With a message queue: tell the other processes which tickets and areas changed, so
+    that each updates the trackers it holds (one message per change, not one per ticket)."""
+
+    def __init__(self):
+        self.host = uuid.uuid4().hex
+        self.redis = None
+
+    def start(self, app):
+        """Listen for the other processes' changes (only when a message queue is set)."""
+        url = app.config.get("SOCKETIO_MESSAGE_QUEUE")
+        if not url or not url.startswith(("redis://", "rediss://", "unix://")):
+            return
+        import redis
+        self.redis = redis.Redis.from_url(url)
+        socketio.start_background_task(self._listen, app.extensions["hangcho"], url)
+
+    def publish(self, moved, tickets):
+        """Tell the others (nothing to do in a single process)."""
+        if self.redis is None or not (moved or tickets):
+            return
+        try:
+            self.redis.publish(TRACKER_CHANNEL, json.dumps(
+                {"host": self.host, "moved": sorted(moved), "tickets": sorted(tickets)}))
+        except Exception:  # the store has it; a tracker catches up at its next change
+            log.exception("publishing a tracker change failed")
+
+    def _listen(self, center, url):
+        import redis
+        while True:
+            try:
+                pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(TRACKER_CHANNEL)
+                for message in pubsub.listen():
+                    change = json.loads(message["data"])
+                    if change.get("host") != self.host:
+                        _pending.add(center, (), change["moved"], change["tickets"])
+            except Exception:  # Redis restarting: try again shortly
+                log.exception("tracker channel lost; reconnecting")
+                socketio.sleep(1)
+
+
+_pending = _Pending()
+_trackers = _Trackers()
+
+
+def init_app(app):
+    """Start what pushing needs besides the Socket.IO server (after `socketio.init_app`)."""
+    _trackers.start(app)
