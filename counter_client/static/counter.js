@@ -6,12 +6,12 @@
   var H = window.Hangcho;
   var SCOPE = "counter";
   var REMEMBER = "hangcho:counter:number";
-  // After each answer the buttons stay locked this long, so that the second click of a
-  // double click (or a second tap of the same key) finds them shut: one visitor per press.
+  // After each answer the same action stays locked this long, so that the second click of a
+  // double click (or a second tap of the same key) finds it shut: one visitor per press.
   var SETTLE_MS = 500;
   var SELECT_MS = 10000;        // a ticket picked with a digit key stays picked this long
   var INFO_MS = 6000;           // how long a confirmation stays on screen
-  var FIGURES_MS = 20000;       // ratings arrive from the pad without an event: poll /me
+  var FIGURES_MS = 10000;       // ratings arrive from the pad without an event: poll /me
   var SKEW_MIN_MS = 2000;       // times are whole seconds: ignore smaller clock differences
 
   // event.code first (the keypad keys, whatever NumLock says), then event.key.
@@ -162,7 +162,7 @@
 
   /* Sign out: close the counter first, so that a colleague can take it. */
   function signOut() {
-    locked(function () {
+    locked("sign_out", function () {
       var closing = Promise.resolve({ok: true});
       if (state.screen === "cc-work" && state.counter && !state.lost) closing = post("close");
       return closing.then(function (r) {
@@ -180,7 +180,7 @@
   }
 
   function closeCounter() {
-    locked(function () {
+    locked("close", function () {
       return post("close").then(function (r) {
         if (!r.ok) return sayRefusal(r);
         state.number = null;
@@ -223,7 +223,7 @@
   }
 
   function openCounter(number) {
-    locked(function () {
+    locked("open", function () {
       return H.api("POST", "/counters/" + number + "/open", {}, SCOPE).then(function (r) {
         if (!r.ok) {
           sayRefusal(r);
@@ -345,13 +345,23 @@
     renderButtons();
   }
 
-  /* Run one action with every button locked: one press, one request. */
-  function locked(task) {
-    if (state.busy) return;
+  /* Run one action with every button locked while it is in flight (one press, one
+     request), and the same action refused a moment longer: the second click of a double
+     click, or a second tap of the same key, finds it shut. */
+  function locked(name, task) {
+    if (state.busy || settling(name)) return;
     setBusy(true);
     hideMessage();
-    var release = function () { setTimeout(function () { setBusy(false); }, SETTLE_MS); };
+    var release = function () {
+      state.settle = {name: name, until: Date.now() + SETTLE_MS};
+      setBusy(false);
+      setTimeout(renderButtons, SETTLE_MS + 20);
+    };
     Promise.resolve().then(task).then(release, release);
+  }
+
+  function settling(name) {
+    return !!state.settle && state.settle.name === name && Date.now() < state.settle.until;
   }
 
   function post(path, body) {
@@ -398,12 +408,12 @@
       say("info", "nobody_to_call");
     }
     renderCounter();
-    return refresh();
+    refresh();  // no need to hold the buttons for it
   }
 
   function callTicket(id) {
     clearSelection();
-    locked(function () {
+    locked("call", function () {
       return finishTypedFirst().then(function (first) {
         if (first.ok) return post("call", {ticket: id}).then(afterCall);
       });
@@ -413,14 +423,14 @@
   var RUN = {
     call_next: function () {
       if (state.selected) return callTicket(state.selected);
-      locked(function () {
+      locked("call", function () {
         return finishTypedFirst().then(function (first) {
           if (first.ok) return post("call-next").then(afterCall);
         });
       });
     },
     recall: function () {
-      locked(function () {
+      locked("recall", function () {
         return post("recall").then(function (r) {
           if (!r.ok) return sayRefusal(r);
           state.lastCall = {ticket: r.data.ticket.id, at: Date.now()};
@@ -429,22 +439,22 @@
       });
     },
     finish: function () {
-      locked(function () {
+      locked("finish", function () {
         return post("finish", typedFields()).then(function (r) {
           if (!r.ok) return sayRefusal(r);
           clearFields();
           say("info", "finished_msg", {number: r.data.ticket.number});
-          return refresh();
+          refresh();
         });
       });
     },
     no_show: function () {
-      locked(function () {
+      locked("no_show", function () {
         return post("no-show").then(function (r) {
           if (!r.ok) return sayRefusal(r);
           clearFields();
           say("info", "no_show_msg", {number: r.data.ticket.number});
-          return refresh();
+          refresh();
         });
       });
     },
@@ -460,7 +470,7 @@
       $("cc-pause").showModal();
     },
     resume: function () {
-      locked(function () {
+      locked("resume", function () {
         return post("resume").then(function (r) {
           if (!r.ok) return sayRefusal(r);
           state.counter = r.data.counter;
@@ -473,18 +483,18 @@
 
   function transferTo(areaId) {
     $("cc-transfer").close();
-    locked(function () {
+    locked("transfer", function () {
       return post("transfer", {area: areaId}).then(function (r) {
         if (!r.ok) return sayRefusal(r);
         say("info", "transferred_msg", {number: r.data.ticket.number, area: areaName(areaId)});
-        return refresh();
+        refresh();
       });
     });
   }
 
   function pauseFor(reason) {
     $("cc-pause").close();
-    locked(function () {
+    locked("pause", function () {
       return post("pause", {reason: reason}).then(function (r) {
         if (!r.ok) return sayRefusal(r);
         state.counter = r.data.counter;
@@ -553,12 +563,15 @@
     var paused = !!(state.counter && state.counter.status === "paused");
     document.querySelectorAll("[data-action]").forEach(function (button) {
       var action = button.getAttribute("data-action");
-      button.disabled = state.busy;
+      button.disabled = state.busy || settling(action === "call_next" ? "call" : action);
       // Pause and Resume share one place: only the one that applies is shown.
       button.classList.toggle("hidden", (action === "pause" && paused) ||
         (action === "resume" && !paused));
     });
-    document.querySelectorAll(".cc-call-btn, .cc-choice, .cc-counter-pick, #cc-signin-button")
+    document.querySelectorAll(".cc-call-btn").forEach(function (button) {
+      button.disabled = state.busy || settling("call");
+    });
+    document.querySelectorAll(".cc-choice, .cc-counter-pick, #cc-signin-button")
       .forEach(function (button) { button.disabled = state.busy; });
   }
 
@@ -639,7 +652,7 @@
       var call = H.el("button", "cc-call-btn", H.t("call_this"));
       call.type = "button";
       call.setAttribute("data-ticket", t.id);
-      call.disabled = state.busy;
+      call.disabled = state.busy || settling("call");
       row.appendChild(call);
       list.appendChild(row);
     });

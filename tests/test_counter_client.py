@@ -1,0 +1,375 @@
+"""The servant's page at /counter, driven in headless Chromium against a real server.
+
+One server process serves the whole module; each test works its own counter and area
+(demo center: counter 13 construction, 17 labour, 19 agriculture, 11 justice, 7-10
+planning, 12 justice), so the tests do not take each other's visitors.
+"""
+import json
+import re
+import time
+from html.parser import HTMLParser
+
+import pytest
+import requests
+import socketio
+from playwright.sync_api import expect
+
+from support import ROOT, ServerProcess, password_for
+
+CATALOGS = ["counter_client/messages/counter.json", "counter_client/messages/rate.json"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One real server with the demo center for every test of this module."""
+    process = ServerProcess(tmp_path_factory.mktemp("counter-client")).start()
+    yield process
+    process.stop()
+
+
+# -- helpers shared with the rating pad's tests ------------------------------------------
+
+def issue(server, area):
+    """Issue a ticket at the kiosk; the answer carries its track code."""
+    answer = server.login("kiosk1").post("/api/v1/tickets", {"area": area})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def sign_in(page, server, username):
+    """Sign in on the counter page of a fresh browser page."""
+    page.goto(server.url + "/counter")
+    page.fill("#cc-username", username)
+    page.fill("#cc-password", password_for(username))
+    page.click("#cc-signin-button")
+
+
+def open_counter(page, server, username, number):
+    """Sign in and pick counter `number`; returns when the work screen shows it."""
+    sign_in(page, server, username)
+    page.click(f"#cc-counters [data-number='{number}']")
+    expect(page.locator("#cc-work")).to_be_visible()
+    expect(page.locator("#cc-who")).to_contain_text(f"Quầy {number}")
+    settled(page)
+
+
+def settled(page):
+    """Wait until no request is in flight and no button is held shut after one."""
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\bcc-busy\b"))
+    expect(page.locator("#cc-work [data-action]:disabled")).to_have_count(0)
+
+
+def ticket_state(server, ticket):
+    """A ticket as its visitor's phone sees it now."""
+    return requests.get(f"{server.url}/api/v1/tickets/{ticket['track_code']}", timeout=5).json()
+
+
+def waiting_in(server, area):
+    """How many tickets wait in an area now."""
+    areas = requests.get(server.url + "/api/v1/areas", timeout=5).json()["areas"]
+    return next(a["waiting"] for a in areas if a["id"] == area)
+
+
+def eventually(check, timeout=5.0):
+    """Poll `check` until it is true, or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    assert check()
+
+
+class Lobby:
+    """A display-role Socket.IO client, like the lobby screen, recording every call."""
+
+    def __init__(self, server):
+        self.calls = []
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("called", self.calls.append)
+        self.client.connect(server.url, auth={"role": "display"}, transports=["websocket"],
+                            wait_timeout=10)
+
+    def heard(self, number, counter, recall=False):
+        """Whether the lobby was told to call `number` to `counter`."""
+        return any(c["number"] == number and c["counter"] == counter and c["recall"] == recall
+                   for c in self.calls)
+
+    def close(self):
+        self.client.disconnect()
+
+
+@pytest.fixture
+def lobby(server):
+    """A display-role Socket.IO client on the module's server."""
+    client = Lobby(server)
+    yield client
+    client.close()
+
+
+# -- the page as delivered ---------------------------------------------------------------
+
+class _Inline(HTMLParser):
+    """Collects what a Content Security Policy without 'unsafe-inline' would refuse."""
+
+    def __init__(self):
+        super().__init__()
+        self.problems = []
+        self._script_type = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in attrs:
+            if name.startswith("on") or name == "style":
+                self.problems.append(f"<{tag} {name}=...>")
+        self._script_type = (attrs.get("type") or "text/javascript") if tag == "script" and \
+            "src" not in attrs else None
+
+    def handle_data(self, data):
+        if self._script_type and self._script_type != "application/json" and data.strip():
+            self.problems.append("inline script")
+
+    def handle_endtag(self, tag):
+        self._script_type = None
+
+
+@pytest.mark.parametrize("path", ["/counter", "/rate/1"])
+def test_pages_carry_no_inline_code(client, path):
+    answer = client.get(path)
+    assert answer.status_code == 200
+    parser = _Inline()
+    parser.feed(answer.get_data(as_text=True))
+    assert parser.problems == []
+
+
+def test_pad_of_an_unknown_counter_is_not_found(client):
+    assert client.get("/rate/999").status_code == 404
+
+
+@pytest.mark.parametrize("catalog", CATALOGS)
+def test_catalogs_are_complete_in_both_languages(catalog):
+    messages = json.loads((ROOT / catalog).read_text(encoding="utf-8"))
+    assert set(messages["vi"]) == set(messages["en"])
+    assert all(text.strip() for lang in ("vi", "en") for text in messages[lang].values())
+
+
+# -- serving visitors ----------------------------------------------------------------------
+
+def test_servant_calls_serves_and_finishes_while_the_lobby_hears_the_call(server, page, lobby):
+    ticket = issue(server, "construction")
+    open_counter(page, server, "servant13", 13)
+    expect(page.locator("#cc-waiting")).to_contain_text(ticket["number"])
+    expect(page.locator("#cc-area-counts [data-area='construction']")).to_contain_text("1")
+
+    page.click("[data-action='call_next']")
+    expect(page.locator("#cc-number")).to_have_text(ticket["number"])
+    expect(page.locator("#cc-area")).to_contain_text("Sở Xây dựng")
+    expect(page.locator("#cc-waited")).to_have_text(re.compile(r"\d+ phút"))
+    expect(page.locator("#cc-waiting-empty")).to_be_visible()
+    first = page.inner_text("#cc-timer")
+    assert re.fullmatch(r"\d\d:\d\d", first)
+    expect(page.locator("#cc-timer")).not_to_have_text(first, timeout=3000)  # it runs
+    eventually(lambda: lobby.heard(ticket["number"], 13))
+
+    page.fill("#cc-procedure", "1.004227")
+    page.fill("#cc-dossier", "000.00.27.H57-250117-0042")
+    page.click("[data-action='finish']")
+    expect(page.locator("#cc-number")).to_have_text("—")
+    expect(page.locator("#cc-served")).to_have_text("1")
+    done = ticket_state(server, ticket)
+    assert (done["status"], done["procedure"], done["dossier_id"]) == \
+        ("done", "1.004227", "000.00.27.H57-250117-0042")
+    expect(page.locator("#cc-procedure")).to_have_value("")
+
+
+def test_lobby_display_page_shows_the_call(server, browser, page):
+    if requests.get(server.url + "/display", timeout=5).status_code != 200:
+        pytest.skip("the lobby display page (/display) is not there yet")
+    lobby_page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    try:
+        lobby_page.goto(server.url + "/display")
+        ticket = issue(server, "environment")
+        open_counter(page, server, "servant15", 15)
+        page.click("[data-action='call_next']")
+        expect(page.locator("#cc-number")).to_have_text(ticket["number"])
+        expect(lobby_page.locator("body")).to_contain_text(ticket["number"], timeout=10000)
+    finally:
+        lobby_page.context.close()
+
+
+def test_keypad_calls_recalls_finishes_and_pauses(server, page, lobby):
+    first, second = issue(server, "labour"), issue(server, "labour")
+    open_counter(page, server, "servant17", 17)
+
+    page.keyboard.press("NumpadAdd")
+    expect(page.locator("#cc-number")).to_have_text(first["number"])
+    settled(page)
+    page.keyboard.press("NumpadDecimal")
+    eventually(lambda: lobby.heard(first["number"], 17, recall=True))
+
+    # Digits typed into the dossier field stay there; Enter gives the keys back.
+    page.click("#cc-dossier")
+    page.keyboard.type("0042")
+    page.keyboard.press("Enter")
+    expect(page.locator("#cc-number")).to_have_text(first["number"])
+    settled(page)
+    page.keyboard.press("Numpad0")
+    expect(page.locator("#cc-number")).to_have_text("—")
+    assert ticket_state(server, first)["dossier_id"] == "0042"
+
+    settled(page)
+    page.keyboard.press("NumpadDivide")
+    expect(page.locator("#cc-pause")).to_be_visible()
+    page.keyboard.press("Numpad2")
+    expect(page.locator("#cc-status")).to_have_text("Tạm nghỉ: Họp")
+    counter = requests.get(server.url + "/api/v1/counters/17", timeout=5).json()
+    assert (counter["status"], counter["pause_reason"]) == ("paused", "meeting")
+    settled(page)
+    page.keyboard.press("NumpadDivide")
+    expect(page.locator("#cc-status")).to_have_text("Đang làm việc")
+
+    # The main keyboard works too: Enter calls, 0 finishes.
+    settled(page)
+    page.keyboard.press("Enter")
+    expect(page.locator("#cc-number")).to_have_text(second["number"])
+    settled(page)
+    page.keyboard.press("0")
+    expect(page.locator("#cc-number")).to_have_text("—")
+    assert ticket_state(server, second)["status"] == "done"
+
+
+def test_double_click_and_repeated_keys_call_one_visitor(server, page):
+    tickets = [issue(server, "agriculture") for _ in range(4)]
+    open_counter(page, server, "servant19", 19)
+
+    page.dblclick("[data-action='call_next']")
+    expect(page.locator("#cc-number")).to_have_text(tickets[0]["number"])
+    page.wait_for_timeout(800)
+    assert waiting_in(server, "agriculture") == 3
+
+    settled(page)
+    page.keyboard.down("NumpadEnter")
+    page.keyboard.down("NumpadEnter")  # held down: the keyboard repeats it
+    page.keyboard.down("NumpadEnter")
+    page.keyboard.up("NumpadEnter")
+    expect(page.locator("#cc-number")).to_have_text(tickets[1]["number"])
+
+    settled(page)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # tapped twice in quick succession
+    expect(page.locator("#cc-number")).to_have_text(tickets[2]["number"])
+    page.wait_for_timeout(800)
+    assert waiting_in(server, "agriculture") == 1
+    assert ticket_state(server, tickets[3])["status"] == "waiting"
+    expect(page.locator("#cc-number")).to_have_text(tickets[2]["number"])
+
+
+def test_out_of_turn_call_transfer_and_no_show(server, page):
+    first, second, third = (issue(server, "justice") for _ in range(3))
+    open_counter(page, server, "servant11", 11)
+
+    page.click(f"#cc-waiting button[data-ticket='{third['id']}']")
+    expect(page.locator("#cc-number")).to_have_text(third["number"])
+    settled(page)
+    page.keyboard.press("Numpad2")  # the second in the list, now `second`
+    expect(page.locator("#cc-selected")).to_contain_text(second["number"])
+    page.keyboard.press("NumpadEnter")
+    expect(page.locator("#cc-number")).to_have_text(second["number"])
+    assert ticket_state(server, third)["status"] == "done"
+
+    settled(page)
+    page.keyboard.press("NumpadMultiply")
+    expect(page.locator("#cc-transfer")).to_be_visible()
+    expect(page.locator("#cc-transfer-areas [data-area='justice']")).to_have_count(0)
+    page.keyboard.press("Numpad1")  # the first area offered: transport
+    expect(page.locator("#cc-message")).to_contain_text(f"Đã chuyển số {second['number']}")
+    moved = ticket_state(server, second)
+    assert (moved["status"], moved["area"], moved["number"]) == \
+        ("waiting", "transport", second["number"])
+
+    settled(page)
+    page.keyboard.press("NumpadAdd")
+    expect(page.locator("#cc-number")).to_have_text(first["number"])
+    settled(page)
+    page.keyboard.press("NumpadSubtract")
+    expect(page.locator("#cc-number")).to_have_text("—")
+    assert ticket_state(server, first)["status"] == "no_show"
+
+
+# -- refusals ------------------------------------------------------------------------------
+
+def test_second_servant_cannot_take_a_held_counter(server, page):
+    assert server.login("servant7").post("/api/v1/counters/7/open").status_code == 200
+    sign_in(page, server, "servant9")
+    held = page.locator("#cc-counters [data-number='7']")
+    expect(held).to_contain_text("Đang do Đặng Minh Giang phụ trách")
+    held.click()
+    message = page.locator("#cc-message")
+    expect(message).to_contain_text("Quầy số 7 đang do cán bộ khác phụ trách")
+    expect(message).to_contain_text("Counter 7 is held by another servant")
+    expect(page.locator("#cc-work")).to_be_hidden()
+    intruder = server.login("servant9")
+    assert intruder.post("/api/v1/counters/7/call-next").status_code == 403
+
+
+def test_page_says_so_when_the_counter_is_taken_over(server, page):
+    open_counter(page, server, "servant8", 8)
+    assert server.login("manager").post("/api/v1/counters/8/close").status_code == 200
+    assert server.login("servant10").post("/api/v1/counters/8/open").status_code == 200
+    expect(page.locator("#cc-lost")).to_contain_text("Quầy 8 hiện do Ngô Thị Lan phụ trách")
+    page.keyboard.press("NumpadAdd")
+    expect(page.locator("#cc-message")).to_contain_text(
+        "Quầy số 8 đang do cán bộ khác phụ trách")
+
+
+def test_refusals_are_plain_words_in_both_languages(server, page):
+    open_counter(page, server, "servant12", 12)
+    page.keyboard.press("Numpad0")
+    message = page.locator("#cc-message")
+    expect(message).to_contain_text("Quầy không có số đang phục vụ")
+    expect(message).to_contain_text("The counter is not serving a ticket")
+
+    page.click("#cc-lang")
+    expect(page.locator("[data-action='call_next']")).to_contain_text("Call next")
+    expect(page.locator("#cc-message-main")).to_have_text("The counter is not serving a ticket")
+    settled(page)
+    page.keyboard.press("NumpadMultiply")
+    expect(page.locator("#cc-message-main")).to_have_text(
+        "The counter is not serving a ticket to transfer.")
+
+    page.context.set_offline(True)
+    try:
+        page.keyboard.press("NumpadAdd")
+        expect(page.locator("#cc-message-main")).to_have_text("Network unavailable")
+        expect(page.locator("#cc-message-other")).to_have_text("Mất kết nối mạng")
+    finally:
+        page.context.set_offline(False)
+
+
+def test_sign_out_closes_the_counter_and_the_device_remembers_it(server, page):
+    open_counter(page, server, "servant9", 9)
+    page.click("#cc-signout")
+    expect(page.locator("#cc-signin")).to_be_visible()
+    assert requests.get(server.url + "/api/v1/counters/9", timeout=5).json()["status"] == "closed"
+    page.fill("#cc-username", "servant9")
+    page.fill("#cc-password", password_for("servant9"))
+    page.click("#cc-signin-button")
+    # The remembered counter is opened again without going through the list.
+    expect(page.locator("#cc-work")).to_be_visible()
+    expect(page.locator("#cc-who")).to_contain_text("Quầy 9")
+
+
+def test_page_is_whole_again_after_a_reconnect(server_factory, page):
+    main = server_factory()
+    ticket = issue(main, "transport")
+    open_counter(page, main, "servant2", 2)
+    main.kill()
+    expect(page.locator("#cc-offline")).to_be_visible(timeout=15000)
+    # While this page is cut off, another process on the same database calls the ticket:
+    # the page can only learn it by fetching again once it is back.
+    other = server_factory(db=main.db, demo=False)
+    assert other.login("servant2").post("/api/v1/counters/2/call-next").status_code == 200
+    main.start()
+    expect(page.locator("#cc-offline")).to_be_hidden(timeout=15000)
+    expect(page.locator("#cc-number")).to_have_text(ticket["number"])
+    expect(page.locator("#cc-waiting-empty")).to_be_visible()
