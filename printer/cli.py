@@ -85,11 +85,20 @@ def test_print(link, args, fonts):
     return 0 if state in PRINTABLE else 1
 
 
+class _QuietLibraries(logging.Filter):
+    """python-escpos logs every (re)connection to the root logger; keep its warnings only."""
+
+    def filter(self, record):
+        return record.levelno >= logging.WARNING or "escpos" not in record.pathname
+
+
 def main(argv=None):
     """Entry point; returns the exit status."""
     args = parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_QuietLibraries())
     fonts = layout.Fonts(args.font or layout.Fonts.regular, args.font_bold or layout.Fonts.bold)
     for path in (fonts.regular, fonts.bold):
         if not Path(path).is_file():

@@ -66,7 +66,7 @@ class FakePrinter:
             found += [t for t in escpos_decoder.tickets(chunk, partial=True) if t.cuts]
         return found
 
-    def wait_for_tickets(self, count, timeout=10):
+    def wait_for_tickets(self, count, timeout=30):
         """Wait until `count` tickets arrived; return them (AssertionError on time-out)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

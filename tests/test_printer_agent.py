@@ -1,0 +1,200 @@
+"""The print agent as a real process, between a real server and the fake network printer."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import socketio
+
+from fake_printer import FakePrinter
+from printer.journal import Journal
+from support import ROOT, Api, ServerProcess
+
+
+class AgentProcess:
+    """`python -m printer` for kiosk1, polling the printer often so tests stay short."""
+
+    def __init__(self, server, printer, state_dir, log_path):
+        self.args = [sys.executable, "-m", "printer", "--server", server.url, "--user",
+                     "kiosk1", "--device", printer.device, "--state-dir", str(state_dir),
+                     "--poll", "0.2", "--timeout", "1"]
+        self.log_path = log_path
+        self.proc = None
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=log, stderr=log,
+                                         env=dict(os.environ, HANGCHO_PRINTER_PASSWORD="demo-kiosk"))
+        return self
+
+    def kill(self):
+        """kill -9: no chance to acknowledge anything."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One real server for the tests that do not restart it (each leaves no job pending)."""
+    process = ServerProcess(tmp_path_factory.mktemp("printer-server")).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def fake():
+    """A fake network printer on 127.0.0.1."""
+    printer = FakePrinter()
+    yield printer
+    printer.close()
+
+
+@pytest.fixture
+def agents(tmp_path):
+    """Start print agents; all stopped at the end."""
+    started = []
+
+    def start(server, printer):
+        agent = AgentProcess(server, printer, tmp_path / "agent-state",
+                             tmp_path / "agent.log").start()
+        started.append(agent)
+        return agent
+
+    yield start
+    for agent in started:
+        agent.stop()
+
+
+def wait_until(check, timeout=30, what="condition"):
+    """Poll `check` until it returns something true; return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def printer_state(api, kiosk="kiosk1"):
+    """The printer state the server keeps, as a manager sees it."""
+    for row in api.get("/api/v1/printers").json()["printers"]:
+        if row["kiosk"] == kiosk:
+            return row["state"]
+    return None
+
+
+def wait_state(api, state):
+    wait_until(lambda: printer_state(api) == state, what=f"printer state {state}")
+
+
+def issue(kiosk, area="transport"):
+    answer = kiosk.post("/api/v1/tickets", {"area": area})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def pending_jobs(server):
+    """Jobs the server would still send kiosk1's printer (asked as a second agent would)."""
+    token = Api(server.url).login("kiosk1").token
+    jobs = []
+    client = socketio.Client(reconnection=False)
+    client.on("print_job", lambda job: jobs.append(job["id"]))
+    client.connect(server.url, auth={"token": token, "agent": "printer"}, wait_timeout=5)
+    time.sleep(0.5)
+    client.disconnect()
+    return jobs
+
+
+def test_kiosk_ticket_is_printed_once_with_its_tracking_qr(server, fake, agents):
+    kiosk, manager = server.login("kiosk1"), server.login("manager")
+    agents(server, fake)
+    wait_state(manager, "online")
+    ticket = issue(kiosk)
+    (printed,) = fake.wait_for_tickets(1)
+    assert printed.qr == [ticket["track_url"]]
+    assert {im.width for im in printed.images} == {576}
+    assert printed.cuts == 1
+    issue(manager)  # not a kiosk: nothing to print
+    wait_until(lambda: pending_jobs(server) == [], what="the job acknowledged")
+    time.sleep(0.3)
+    assert len(fake.tickets()) == 1
+
+
+def test_printer_closing_its_socket_keeps_the_ticket_and_prints_it_when_back(
+        server, fake, agents):
+    kiosk, manager = server.login("kiosk1"), server.login("manager")
+    agents(server, fake)
+    wait_state(manager, "online")
+    fake.set_down(True)
+    wait_state(kiosk, "offline")
+    ticket = issue(kiosk)
+    time.sleep(0.5)
+    assert fake.tickets() == []
+    kept = manager.get(f"/api/v1/tickets/{ticket['track_code']}").json()
+    assert kept["status"] == "waiting" and kept["number"] == ticket["number"]
+    fake.set_down(False)
+    (printed,) = fake.wait_for_tickets(1)
+    assert printed.qr == [ticket["track_url"]] and printed.cuts == 1
+    wait_state(manager, "online")
+
+
+def test_paper_out_keeps_the_ticket_and_prints_it_when_paper_is_back(server, fake, agents):
+    kiosk, manager = server.login("kiosk1"), server.login("manager")
+    fake.paper = "low"
+    agents(server, fake)
+    wait_state(manager, "paper_low")
+    first = issue(kiosk)
+    fake.wait_for_tickets(1)  # paper low still prints
+    fake.paper = "out"
+    wait_state(manager, "paper_out")
+    waiting, called = issue(kiosk), issue(kiosk, "justice")
+    servant = server.login("servant6")
+    assert servant.post("/api/v1/counters/6/open").status_code == 200
+    assert servant.post("/api/v1/counters/6/call", {"ticket": called["id"]}).status_code == 200
+    assert manager.get(f"/api/v1/tickets/{waiting['track_code']}").json()["status"] == "waiting"
+    fake.paper = "ok"
+    wait_state(manager, "online")
+    printed = fake.wait_for_tickets(2)
+    time.sleep(0.5)
+    # The ticket already called at a counter needs no paper any more.
+    assert [t.qr[0] for t in fake.tickets()] == [first["track_url"], waiting["track_url"]]
+    assert sum(t.cuts for t in printed) == 2
+
+
+def test_agent_restart_neither_loses_nor_duplicates_a_job(tmp_path, server_factory, fake,
+                                                          agents):
+    server = server_factory()
+    agent = agents(server, fake)
+    kiosk = server.login("kiosk1")
+    wait_state(kiosk, "online")
+    # The printer takes the ticket; the server dies before the agent can acknowledge it.
+    fake.hold_after_ticket()
+    first = issue(kiosk)
+    fake.wait_for_tickets(1)
+    server.kill()
+    fake.release()
+    journal = Journal(tmp_path / "agent-state", server.url, "kiosk1")
+    wait_until(lambda: journal.unacknowledged(), what="the journal entry")
+    agent.kill()
+    server = server_factory(port=server.port, db=server.db)
+    kiosk = server.login("kiosk1")
+    second = issue(kiosk)  # issued while no agent runs
+    agents(server, fake)
+    printed = fake.wait_for_tickets(2)
+    wait_until(lambda: pending_jobs(server) == [], what="both jobs acknowledged")
+    time.sleep(0.3)
+    assert [t.qr[0] for t in fake.tickets()] == [first["track_url"], second["track_url"]]
+    assert sum(t.cuts for t in printed) == 2
+    assert journal.unacknowledged() == []
