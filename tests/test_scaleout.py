@@ -1,0 +1,111 @@
+"""Two server processes on one SQLite file, sharing events through a real Redis
+(HANGCHO_SOCKETIO_MESSAGE_QUEUE): what one process does reaches the clients of the other,
+and killing one loses no ticket while the other keeps serving."""
+import shutil
+import subprocess
+
+import pytest
+import requests
+
+from support import ServerProcess, free_port
+from test_server_e2e import Listener
+
+
+def _redis_ready(port):
+    try:
+        out = subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True,
+                             text=True, timeout=2)
+        return out.stdout.strip() == "PONG"
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """Redis on a free loopback port and processes A and B serving the same database."""
+    redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
+    assert shutil.which("redis-cli"), "Redis is needed: bash scripts/install-test-tools.sh"
+    workdir = tmp_path_factory.mktemp("scaleout")
+    port = free_port()
+    redis = subprocess.Popen([redis_server, "--port", str(port), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    processes = []
+    try:
+        for _ in range(50):
+            if _redis_ready(port):
+                break
+            subprocess.run(["sleep", "0.1"])
+        env = {"HANGCHO_SOCKETIO_MESSAGE_QUEUE": f"redis://127.0.0.1:{port}/0"}
+        # A loads the demo center; B then finds it there and serves the same file.
+        for name in ("a", "b"):
+            (workdir / name).mkdir()
+            processes.append(ServerProcess(workdir / name, env=env,
+                                           db=workdir / "hangcho.db").start())
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()
+        redis.terminate()
+        redis.wait(5)
+
+
+def test_a_display_on_b_hears_a_call_made_through_a(pair):
+    a, b = pair
+    display = Listener(b.url, {"role": "display"})
+    try:
+        display.wait_for("snapshot")
+        ticket = a.login("kiosk1").post("/api/v1/tickets", {"area": "justice"}).json()
+        servant = a.login("servant11")
+        assert servant.post("/api/v1/counters/11/open").status_code == 200
+        called = servant.post("/api/v1/counters/11/call-next").json()["ticket"]
+        assert called["id"] == ticket["id"]
+        heard = display.wait_for("called", lambda c: c["ticket_id"] == ticket["id"])
+        assert (heard["number"], heard["counter"]) == (ticket["number"], 11)
+        assert display.wait_for("queue", lambda q: q["area"] == "justice" and q["waiting"] == 0)
+    finally:
+        display.close()
+
+
+def test_a_tracker_on_a_sees_its_ticket_move_when_b_calls(pair):
+    a, b = pair
+    kiosk = b.login("kiosk1")
+    first = kiosk.post("/api/v1/tickets", {"area": "labour"}).json()
+    second = kiosk.post("/api/v1/tickets", {"area": "labour"}).json()
+    tracker = Listener(a.url, {"role": "track", "code": second["track_code"]})
+    try:
+        assert tracker.wait_for("snapshot")["position"] == 2
+        servant = b.login("servant17")
+        assert servant.post("/api/v1/counters/17/open").status_code == 200
+        assert servant.post("/api/v1/counters/17/call-next").json()["ticket"]["id"] == first["id"]
+        assert tracker.wait_for("ticket", lambda t: t["position"] == 1)["id"] == second["id"]
+        servant.post("/api/v1/counters/17/call-next")
+        moved = tracker.wait_for("ticket", lambda t: t["status"] == "called")
+        assert (moved["id"], moved["counter"]) == (second["id"], 17)
+    finally:
+        tracker.close()
+
+
+def test_killing_one_process_loses_no_ticket_and_the_other_keeps_serving(pair):
+    a, b = pair
+    kiosk_a, kiosk_b = a.login("kiosk1"), b.login("kiosk1")
+    issued = [kiosk.post("/api/v1/tickets", {"area": "construction"}).json()
+              for kiosk in (kiosk_a, kiosk_b, kiosk_a, kiosk_b)]
+    b.kill()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(b.url + "/healthz", timeout=2)
+    display = Listener(a.url, {"role": "display"})
+    try:
+        display.wait_for("snapshot")
+        later = kiosk_a.post("/api/v1/tickets", {"area": "construction"}).json()
+        numbers = [int(t["number"][1:]) for t in issued + [later]]
+        assert numbers == list(range(numbers[0], numbers[0] + 5))
+        servant = a.login("servant13")
+        assert servant.post("/api/v1/counters/13/open").status_code == 200
+        waiting = servant.get("/api/v1/queue?areas=construction").json()["tickets"]
+        assert [t["id"] for t in waiting] == [t["id"] for t in issued + [later]]
+        called = servant.post("/api/v1/counters/13/call-next").json()["ticket"]
+        assert called["id"] == issued[0]["id"]
+        assert display.wait_for("called", lambda c: c["ticket_id"] == called["id"])
+    finally:
+        display.close()
