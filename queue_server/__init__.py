@@ -4,6 +4,7 @@ from pathlib import Path
 from apiflask import APIFlask
 from flask import send_from_directory
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
 from . import observe, security
@@ -30,6 +31,15 @@ HTTP_MESSAGES = {
 }
 
 
+class BoundedInt(IntegerConverter):
+    """Werkzeug's int converter, at most nine digits: a longer number matches no route."""
+
+    regex = r"\d{1,9}"
+
+    def __init__(self, url_map, fixed_digits=0, min=0, max=999_999_999, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def error_body(code, message, status, detail=None):
     """The one JSON shape of every error: {"error": CODE, "message": TEXT}."""
     body = {"error": code, "message": message}
@@ -45,12 +55,17 @@ def create_app(test_config=None):
         settings.update(test_config)
     app = APIFlask(__name__, title="hangcho", version="1.0", spec_path="/api/openapi.json",
                    docs_path=None)
+    # Every <int:...> in a URL (counter numbers, ids) stops at SQLite's integer range: a
+    # larger number is a 404, not an overflow deep in the database layer.
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(settings)
     app.json.ensure_ascii = False
     app.config["SECRET_KEY"] = settings.get("SECRET_KEY") or \
         config_module.secret_key(settings["SECRET_KEY_FILE"])
     app.config["VALIDATION_ERROR_STATUS_CODE"] = 422
     app.config["SECURITY_SCHEMES"] = {"BearerAuth": {"type": "http", "scheme": "bearer"}}
+    from .schemas import ErrorOut
+    app.config["HTTP_ERROR_SCHEMA"] = app.config["VALIDATION_ERROR_SCHEMA"] = ErrorOut
     observe.configure_logging(settings.get("LOG_LEVEL", "INFO"), settings.get("LOG_JSON", True))
 
     store = Store(settings["DATABASE"])
@@ -59,6 +74,7 @@ def create_app(test_config=None):
     roll_day(center)
 
     _register_errors(app)
+    app.spec_processor(_document_common_errors)
     security.init_app(app)
     observe.init_app(app)
     from . import api, events, sockets  # noqa: F401  (sockets registers its handlers)
@@ -87,6 +103,7 @@ def create_app(test_config=None):
         message_queue=settings.get("SOCKETIO_MESSAGE_QUEUE"),
         cors_allowed_origins=[], max_http_buffer_size=64 * 1024,
         ping_interval=10, ping_timeout=10)
+    events.init_app(app)
     return app
 
 
@@ -109,6 +126,28 @@ def _register_errors(app):
         code = ERROR_CODES.get(error.code, "error")
         message = HTTP_MESSAGES.get(error.code, error.name)
         return error_body(code, message, error.code)
+
+
+def _document_common_errors(spec):
+    """Add the errors any operation may answer to the OpenAPI document: unreadable JSON (400),
+    too large a body (413), a path naming nothing (404) and rate limits (429)."""
+    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    spec.setdefault("components", {}).setdefault("schemas", {})["Error"] = {
+        "type": "object", "required": ["error", "message"],
+        "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                       "detail": {"type": "object"}}}
+    for path, operations in spec.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            extra = {"429": "Too many requests (rate limited)"}
+            if "requestBody" in operation:
+                extra.update({"400": "The body is not readable JSON",
+                              "413": "The body is too large"})
+            if "{" in path:
+                extra["404"] = "Nothing at that path"
+            for status, text in extra.items():
+                responses.setdefault(status, {"description": text, **ref})
+    return spec
 
 
 def _register_pages(app):

@@ -180,8 +180,8 @@ class RatingConfig(Schema):
 
 
 class CenterOut(Schema):
-    name = String()
-    name_en = String()
+    name = String(allow_none=True)
+    name_en = String(allow_none=True)
     timezone = String()
     languages = List(String())
     priority_groups = List(Nested(NamedItem))
