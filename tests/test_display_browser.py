@@ -1,0 +1,235 @@
+"""The lobby display and counter boards in headless Chromium against a real server process:
+calls made over HTTP, as a kiosk and servants would, show up and are announced."""
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from support import Api, ServerProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+SECOND = 1000  # ms, for Playwright timeouts
+
+
+class Desk:
+    """The kiosk and the servants of a real server, acting over HTTP."""
+
+    def __init__(self, url):
+        self.url = url
+        self.kiosk = Api(url).login("kiosk1")
+        self.servants = {}
+
+    def servant(self, counter):
+        if counter not in self.servants:
+            api = Api(self.url).login(f"servant{counter}")
+            api.post(f"/api/v1/counters/{counter}/open").raise_for_status()
+            self.servants[counter] = api
+        return self.servants[counter]
+
+    def issue(self, area, **extra):
+        answer = self.kiosk.post("/api/v1/tickets", json={"area": area, **extra})
+        answer.raise_for_status()
+        return answer.json()
+
+    def act(self, counter, action, **body):
+        answer = self.servant(counter).post(f"/api/v1/counters/{counter}/{action}", json=body)
+        answer.raise_for_status()
+        return answer.json()
+
+    def call_next(self, counter):
+        ticket = self.act(counter, "call-next")["ticket"]
+        assert ticket is not None, f"nobody waits for counter {counter}"
+        return ticket
+
+
+def start_server(workdir, demo_db, **kw):
+    """A real server on a copy of the prepared demo database (no slow password hashing)."""
+    db = Path(workdir) / "hangcho.db"
+    if not db.exists():
+        shutil.copy(demo_db, db)
+    return ServerProcess(workdir=workdir, db=db, **kw).start()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, demo_db):
+    """One server for the tests of this module that do not stop it."""
+    server = start_server(tmp_path_factory.mktemp("display"), demo_db)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def desk(server):
+    return Desk(server.url)
+
+
+@pytest.fixture
+def open_page(browser):
+    """Open pages in their own browser contexts (a given screen size each)."""
+    contexts = []
+
+    def open_(url, width=1280, height=800):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(url)
+        expect(page.locator("body")).to_have_attribute("data-connection", "online",
+                                                       timeout=10 * SECOND)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def wait_until(page, script, timeout_s):
+    """Poll a script in the page (the page's CSP forbids Playwright's eval-based waiting)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(script):
+        assert time.monotonic() < deadline, f"timed out waiting for {script}"
+        page.wait_for_timeout(100)
+
+
+def recent_numbers(page):
+    return page.locator("#recent-list .recent-row").evaluate_all(
+        "rows => rows.map(r => r.dataset.ticket)")
+
+
+def test_a_call_shows_on_the_lobby_and_the_counter_board_within_a_second(server, desk,
+                                                                         open_page):
+    lobby = open_page(server.url + "/display")
+    board = open_page(server.url + "/display/counter/1", 800, 480)
+    desk.servant(1)
+    desk.issue("transport")
+    started = time.monotonic()
+    ticket = desk.call_next(1)
+    expect(lobby.locator("#current-number")).to_have_text(ticket["number"], timeout=SECOND)
+    expect(lobby.locator("#current")).to_have_attribute("data-counter", "1", timeout=SECOND)
+    expect(board.locator("#board-ticket")).to_have_text(ticket["number"], timeout=SECOND)
+    assert time.monotonic() - started < 2  # both pages, measured from the servant's answer
+    expect(board.locator("#board")).to_have_attribute("data-status", "open")
+
+
+def test_recent_calls_keep_their_order_and_a_recall_is_highlighted(server, desk, open_page):
+    lobby = open_page(server.url + "/display?lang=vi")
+    tickets = [desk.issue("planning") for _ in range(3)]
+    called = [desk.call_next(counter)["number"] for counter in (7, 8, 9)]
+    assert called == [t["number"] for t in tickets]
+    expect(lobby.locator("#current-number")).to_have_text(called[2], timeout=SECOND)
+    expect(lobby.locator("#current")).to_have_class(re.compile(r"\bflash\b"))
+    assert recent_numbers(lobby)[:2] == [called[1], called[0]]
+
+    desk.act(7, "recall")
+    expect(lobby.locator("#current-number")).to_have_text(called[0], timeout=SECOND)
+    expect(lobby.locator("#current-recall")).to_be_visible()
+    expect(lobby.locator("#current")).to_have_class(re.compile(r"\bflash-recall\b"))
+    # The recalled ticket moved to the top: it is not listed twice.
+    assert recent_numbers(lobby)[:2] == [called[2], called[1]]
+    assert called[0] not in recent_numbers(lobby)
+
+
+def test_an_area_filter_hides_the_other_areas(server, desk, open_page):
+    lobby = open_page(server.url + "/display?areas=justice&lang=vi")
+    expect(lobby.locator("#area-list .area")).to_have_count(1)
+    expect(lobby.locator("#area-list .area")).to_have_attribute("data-area", "justice")
+    desk.issue("justice")
+    desk.issue("transport")
+    justice = desk.call_next(11)
+    expect(lobby.locator("#current-number")).to_have_text(justice["number"], timeout=SECOND)
+    transport = desk.call_next(2)
+    assert transport["area"] == "transport"
+    lobby.wait_for_timeout(600)
+    expect(lobby.locator("#current-number")).to_have_text(justice["number"])
+    shown = recent_numbers(lobby) + [lobby.locator("#current-number").text_content()]
+    assert all(number.startswith("C") for number in shown), shown
+
+
+def test_the_counter_board_shows_paused_and_closed(server, desk, open_page):
+    board = open_page(server.url + "/display/counter/13", 800, 480)
+    desk.servant(13)
+    expect(board.locator("#board")).to_have_attribute("data-status", "open", timeout=SECOND)
+    desk.issue("construction", priority=True, priority_group="elderly")
+    ticket = desk.call_next(13)
+    expect(board.locator("#board-ticket")).to_have_text(ticket["number"] + "★",
+                                                        timeout=SECOND)
+    desk.act(13, "pause", reason="Họp giao ban")
+    expect(board.locator("#board-status")).to_have_text("Tạm nghỉPaused", timeout=SECOND)
+    expect(board.locator("#board-ticket")).to_be_hidden()
+    desk.act(13, "resume")
+    expect(board.locator("#board-ticket")).to_have_text(ticket["number"] + "★",
+                                                        timeout=SECOND)
+    desk.act(13, "finish")
+    desk.act(13, "close")
+    expect(board.locator("#board")).to_have_attribute("data-status", "closed", timeout=SECOND)
+    expect(board.locator("#board-status")).to_have_text("ĐóngClosed")
+
+
+def test_lists_stay_bounded_however_many_calls(server, desk, open_page):
+    lobby = open_page(server.url + "/display?recent=8&areas=labour")
+    for _ in range(12):
+        desk.issue("labour")
+    numbers = [desk.call_next(17)["number"] for _ in range(12)]
+    expect(lobby.locator("#current-number")).to_have_text(numbers[-1], timeout=SECOND)
+    assert recent_numbers(lobby) == list(reversed(numbers[-9:-1]))
+
+
+def test_the_announcement_queue_plays_calls_in_order_without_overlap(server, desk, open_page):
+    lobby = open_page(server.url + "/display?lang=vi&areas=agriculture")
+    prompt = lobby.locator("#sound-prompt")
+    expect(prompt).to_be_visible()  # browsers block sound until someone clicks once
+    expect(prompt).to_contain_text("Bật âm thanh / Enable sound")
+    prompt.click()
+    expect(lobby.locator("body")).to_have_attribute("data-sound", "on")
+    expect(prompt).to_be_hidden()
+    lobby.evaluate("""() => {
+        window.heard = [];
+        for (const phase of ["start", "end"]) {
+            document.addEventListener("hangcho:announcement-" + phase,
+                e => window.heard.push([phase, e.detail.number]));
+        }
+    }""")
+    desk.issue("agriculture")
+    desk.issue("agriculture")
+    first = desk.call_next(19)["number"]
+    second = desk.call_next(16)["number"]  # while the first is being spoken
+    wait_until(lobby, "window.hangchoAnnouncements.filter(a => a.ended_at).length >= 2", 30)
+    log = lobby.evaluate("window.hangchoAnnouncements")
+    assert [a["number"] for a in log] == [first, second]
+    assert log[1]["started_at"] >= log[0]["ended_at"]
+    # Really spoken: the chime (2 s), then "Xin mời số H001 đến quầy số 19" (the clips here,
+    # a browser with a Vietnamese voice of its own speaks with it).
+    assert all(a["engine"] in ("clips", "speech") for a in log)
+    assert all(a["ended_at"] - a["started_at"] > 4000 for a in log)
+    assert lobby.evaluate("window.heard") == [["start", first], ["end", first],
+                                              ["start", second], ["end", second]]
+
+
+def test_the_page_recovers_after_the_server_is_killed_and_restarted(server_factory, tmp_path,
+                                                                    demo_db, open_page):
+    first = start_server(tmp_path, demo_db)
+    desk = Desk(first.url)
+    for _ in range(3):
+        desk.issue("vsip")
+    called = desk.call_next(18)
+    lobby = open_page(first.url + "/display?areas=vsip")
+    expect(lobby.locator("#current-number")).to_have_text(called["number"])
+    first.kill()
+    first.stop()  # closes its log
+    expect(lobby.locator("#offline")).to_be_visible(timeout=5 * SECOND)
+    expect(lobby.locator("body")).to_have_attribute("data-connection", "offline")
+
+    second = server_factory(port=first.port, db=first.db)
+    desk = Desk(second.url)
+    newest = desk.call_next(18)  # most likely made before the page is back: only the snapshot has it
+    expect(lobby.locator("body")).to_have_attribute("data-connection", "online",
+                                                    timeout=15 * SECOND)
+    expect(lobby.locator("#offline")).to_be_hidden()
+    expect(lobby.locator("#current-number")).to_have_text(newest["number"], timeout=SECOND)
+    assert recent_numbers(lobby)[0] == called["number"]
+    expect(lobby.locator("#area-list [data-area=vsip] .area-count")).to_have_text("1")
+    desk.issue("vsip")
+    expect(lobby.locator("#area-list [data-area=vsip] .area-count")).to_have_text(
+        "2", timeout=SECOND)
