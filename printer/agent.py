@@ -89,6 +89,7 @@ class Agent:
             self._jobs.put(CHECK)
             worker.join(10)
             self.link.close()
+            self.journal.close()
 
     def stop(self):
         """Ask run() to return (from a signal handler or another thread)."""
