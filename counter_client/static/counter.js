@@ -55,7 +55,13 @@
   function renderMessage() {
     var m = state.message, box = $("cc-message");
     clearTimeout(state.messageTimer);
-    if (!m) { box.classList.add("hidden"); return; }
+    if (!m) {
+      // Nothing to say: the line keeps its place and shows how to work the page.
+      box.className = "cc-message cc-message-idle" + (state.screen === "cc-work" ? "" : " hidden");
+      $("cc-message-main").textContent = H.t("ready");
+      $("cc-message-other").textContent = "";
+      return;
+    }
     var main, second = "";
     if (m.key) {
       main = H.t(m.key, m.vars);
@@ -111,6 +117,7 @@
     $("cc-close").classList.toggle("hidden", screen !== "cc-work");
     $("cc-status").classList.toggle("hidden", screen !== "cc-work");
     if (screen !== "cc-work") $("cc-who").textContent = state.user ? state.user.name : "";
+    if (!state.message) renderMessage();
   }
 
   /* Where a page load or a sign-in lands: the counter held, the remembered one, or the list. */
@@ -645,9 +652,15 @@
         (t.priority ? " cc-row-priority" : ""));
       row.setAttribute("data-ticket", t.id);
       row.appendChild(H.el("kbd", "cc-row-key", i < 9 ? String(i + 1) : ""));
-      row.appendChild(H.el("span", "cc-row-number", t.number));
-      row.appendChild(H.el("span", "cc-row-area", t.priority ?
-        H.t("priority") + " · " + areaShort(t.area) : areaShort(t.area)));
+      var who = H.el("div", "cc-row-who"), line = H.el("div", "cc-row-line");
+      line.appendChild(H.el("span", "cc-row-number", t.number));
+      if (t.priority) {
+        line.appendChild(H.el("span", "cc-row-badge", t.priority_group ?
+          groupName(t.priority_group) : H.t("priority")));
+      }
+      who.appendChild(line);
+      who.appendChild(H.el("span", "cc-row-area", areaShort(t.area)));
+      row.appendChild(who);
       row.appendChild(H.el("span", "cc-row-waited", waitedText(t)));
       var call = H.el("button", "cc-call-btn", H.t("call_this"));
       call.type = "button";

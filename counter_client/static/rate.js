@@ -9,13 +9,14 @@
   var NOTICE_MS = 6000;   // a refusal (already rated...), then idle
   var HOLD_MS = 2000;     // signing the pad out takes a long press: citizens touch it all day
   var NUMBER = parseInt(document.getElementById("pad").getAttribute("data-counter"), 10);
-  // Mouth (bend, height) and colour of each face; white features on a strong colour.
+  // Mouth height and bend (the middle of the curve sits `bend` below its ends) and colour
+  // of each face; white features on a strong colour. The happiest smiles open-mouthed.
   var FACES = {
-    5: {bend: 26, y: 58, color: "#1b7f3b"},
-    4: {bend: 14, y: 62, color: "#4b8a1a"},
-    3: {bend: 0, y: 66, color: "#9a6700"},
-    2: {bend: -12, y: 70, color: "#c0501a"},
-    1: {bend: -22, y: 72, color: "#b3261e", brows: true}
+    5: {y: 60, bend: 16, color: "#1b7f3b", open: true},
+    4: {y: 62, bend: 11, color: "#4b8a1a"},
+    3: {y: 68, bend: 0, color: "#9a6700"},
+    2: {y: 74, bend: -8, color: "#c0501a"},
+    1: {y: 76, bend: -12, color: "#b3261e", brows: true}
   };
   var SVG = "http://www.w3.org/2000/svg";
 
@@ -177,8 +178,9 @@
       add("path", {d: "M24 27 L40 32 M76 27 L60 32", stroke: "#fff", "stroke-width": 5,
         "stroke-linecap": "round"});
     }
-    add("path", {d: "M27 " + shape.y + " Q50 " + (shape.y + 2 * shape.bend) + " 73 " + shape.y,
-      stroke: "#fff", "stroke-width": 7, "stroke-linecap": "round", fill: "none"});
+    var mouth = "M27 " + shape.y + " Q50 " + (shape.y + 2 * shape.bend) + " 73 " + shape.y;
+    add("path", {d: shape.open ? mouth + " Z" : mouth, stroke: "#fff", "stroke-width": 7,
+      "stroke-linecap": "round", "stroke-linejoin": "round", fill: shape.open ? "#fff" : "none"});
     return svg;
   }
 
