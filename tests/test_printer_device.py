@@ -1,6 +1,7 @@
 """DEVICE strings, and the printer link against the fake network printer and a file."""
 import io
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -139,3 +140,22 @@ def test_password_comes_from_the_first_line_of_standard_input(monkeypatch):
     monkeypatch.delenv("HANGCHO_PRINTER_PASSWORD", raising=False)
     monkeypatch.setattr("sys.stdin", io.StringIO("demo-kiosk\nnot this\n"))
     assert cli.read_password() == "demo-kiosk"
+
+
+def test_decoder_reads_status_queries_and_cuts_and_refuses_unknown_bytes():
+    found = escpos_decoder.commands(b"\x10\x04\x04\x1dr\x01\x1bd\x06\x1dV\x00")
+    assert [(c.kind, c.value) for c in found if c.kind != "setting"] == [
+        ("status_query", ("DLE EOT", 4)), ("status_query", ("GS r", 1)), ("cut", "full")]
+    with pytest.raises(escpos_decoder.DecodeError):
+        escpos_decoder.commands(b"\x1b\xff")
+    with pytest.raises(escpos_decoder.DecodeError):
+        escpos_decoder.commands(b"\x1dv0\x00\x30\x00\x10\x00")  # image cut short
+
+
+def test_fake_printer_answers_the_gs_r_paper_sensor_query(fake):
+    with socket.create_connection(("127.0.0.1", fake.port), timeout=2) as sock:
+        sock.sendall(b"\x1dr\x01")
+        assert sock.recv(1) == b"\x00"
+        fake.paper = "out"
+        sock.sendall(b"\x1dr\x01")
+        assert sock.recv(1) == b"\x0f"
