@@ -200,7 +200,6 @@ def test_touching_an_area_issues_one_ticket_and_shows_number_and_qr(kiosk, manag
         "() => document.getElementById('t-qr').naturalWidth") > 0)
     # Nothing prints at this kiosk yet: the visitor is told to keep the number.
     assert f"ghi lại số {issued['number']}" in kiosk.inner_text("#t-printer")
-    screenshot(kiosk, "screenshot-kiosk-ticket.png")
 
 
 def test_a_double_touch_issues_one_ticket(kiosk, manager):
@@ -294,6 +293,7 @@ def test_printer_trouble_tells_the_visitor_to_keep_the_number(kiosk, server, kio
         kiosk.click("button[data-area=transport]")
         kiosk.wait_for_selector("#ticket:not(.hidden)")
         assert "Đang in phiếu" in kiosk.inner_text("#t-printer")
+        screenshot(kiosk, "screenshot-kiosk-ticket.png")
         assert agent.call("printer_status", {"state": "paper_out"}, timeout=5)["ok"]
         # The ticket is still on screen: the change reaches it at once.
         expect(kiosk.locator("#t-printer")).to_contain_text("hết giấy", timeout=3000)

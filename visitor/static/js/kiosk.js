@@ -158,10 +158,11 @@
       });
       renderAreas();
     });
-    // A counter opening or pausing changes the estimated waits of its areas.
+    // A counter opening, pausing or calling changes the estimated waits of its areas; in a
+    // busy hall that is every few seconds, so refresh at most once per few seconds.
     socket.on("counter", function () {
-      clearTimeout(refreshSoon);
-      refreshSoon = setTimeout(refreshAreas, 1000);
+      if (refreshSoon) return;
+      refreshSoon = setTimeout(function () { refreshSoon = null; refreshAreas(); }, 3000);
     });
     socket.on("printer", function (printer) {
       if (state.user && printer.kiosk === state.user.username) {

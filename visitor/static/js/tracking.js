@@ -106,7 +106,8 @@
 
   function announce(ticket, ring) {
     $("c-number").textContent = ticket.number;
-    $("c-text").textContent = H.t("call_text", {counter: ticket.counter});
+    $("c-to").textContent = H.t("call_to");
+    $("c-counter").textContent = ticket.counter;
     $("c-recall").textContent = H.t("call_recall", {n: state.calls - 1});
     $("c-recall").classList.toggle("hidden", state.calls < 2);
     $("call").classList.remove("hidden");
