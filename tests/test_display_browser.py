@@ -1,5 +1,6 @@
 """The lobby display and counter boards in headless Chromium against a real server process:
 calls made over HTTP, as a kiosk and servants would, show up and are announced."""
+import os
 import re
 import shutil
 import time
@@ -233,3 +234,65 @@ def test_the_page_recovers_after_the_server_is_killed_and_restarted(server_facto
     desk.issue("vsip")
     expect(lobby.locator("#area-list [data-area=vsip] .area-count")).to_have_text(
         "2", timeout=SECOND)
+
+
+FITS = """() => {
+    const inside = (el, box) => {
+        const a = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+        return a.left >= b.left - 1 && a.right <= b.right + 1 && a.top >= b.top - 1 &&
+            a.bottom <= b.bottom + 1;
+    };
+    const clipped = [...document.querySelectorAll(
+        ".recent-row, .area, .current, .board-main, .board-head")].filter(
+        el => el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1);
+    const doc = document.documentElement;
+    const number = document.querySelector("#current-number, #board-ticket");
+    return {
+        scrolls: doc.scrollWidth > innerWidth || doc.scrollHeight > innerHeight,
+        clipped: clipped.map(el => el.className),
+        number_fits: inside(number, number.closest(".current, .board-main")),
+    };
+}"""
+
+
+def seed_a_busy_morning(desk):
+    """Tickets in every area in the proportions of the center's working day, most counters
+    calling, one paused, one recall, and last a priority ticket called at counter 5."""
+    shares = {"transport": 40, "planning": 18, "justice": 12, "construction": 8,
+              "environment": 8, "labour": 5, "vsip": 5, "agriculture": 4}
+    for area, count in shares.items():
+        for i in range(count):
+            extra = {"priority": True, "priority_group": "elderly"} if i == 7 else {}
+            desk.issue(area, **extra)
+    for counter in (1, 7, 11, 2, 13, 3, 8, 15, 4, 17, 12, 6, 18, 9, 14, 16, 2, 10, 19, 3, 7,
+                    11, 1):
+        desk.call_next(counter)
+    desk.act(9, "pause", reason="Họp giao ban")
+    desk.act(4, "recall")
+    desk.issue("transport", priority=True, priority_group="disability")
+    return desk.call_next(5)
+
+
+def test_screens_fit_their_sizes_with_a_busy_morning(server_factory, tmp_path, demo_db,
+                                                     open_page):
+    """Both lobby layouts and a counter board are laid out without clipping at their sizes.
+    HANGCHO_UPDATE_SCREENSHOTS=1 saves them as the screenshots in docs/."""
+    shutil.copy(demo_db, tmp_path / "hangcho.db")
+    server = server_factory()
+    current = seed_a_busy_morning(Desk(server.url))
+    out = ROOT / "docs" if os.environ.get("HANGCHO_UPDATE_SCREENSHOTS") else tmp_path
+    screens = [("/display?layout=landscape", 1920, 1080, "screenshot-lobby-landscape.png"),
+               ("/display?layout=portrait", 1080, 1920, "screenshot-lobby-portrait.png"),
+               ("/display/counter/5", 800, 480, "screenshot-counter-board.png")]
+    for path, width, height, name in screens:
+        page = open_page(server.url + path, width, height)
+        prompt = page.locator("#sound-prompt")
+        if prompt.count():
+            prompt.click()
+            expect(prompt).to_be_hidden()
+        number = page.locator("#current-number, #board-ticket")
+        expect(number).to_contain_text(current["number"], timeout=SECOND)
+        page.wait_for_timeout(300)  # opened after the calls: nothing is highlighted
+        assert page.evaluate(FITS) == {"scrolls": False, "clipped": [], "number_fits": True}
+        page.screenshot(path=str(out / name))
+        assert (out / name).stat().st_size > 20_000

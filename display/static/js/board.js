@@ -23,6 +23,7 @@
       ticket.appendChild(H.el("span", "star", "★"));
     }
     ticket.classList.toggle("hidden", status === "paused" || !current);
+    if (current) D.fit(ticket, D.vmin() * 44, ticket.parentNode);
     $("board-reason").textContent = status === "paused" && counter.pause_reason ?
       counter.pause_reason : "";
     var servant = $("board-servant");

@@ -113,7 +113,6 @@
       item.appendChild(names);
       var count = H.el("span", "area-waiting");
       count.appendChild(H.el("span", "area-count", String(area.waiting)));
-      count.appendChild(D.label(H.el("span", "area-count-label"), "waiting"));
       item.appendChild(count);
       list.appendChild(item);
     });
