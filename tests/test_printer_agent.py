@@ -10,7 +10,7 @@ import socketio
 
 from fake_printer import FakePrinter
 from printer.journal import Journal
-from support import ROOT, Api, ServerProcess
+from support import ROOT, ServerProcess
 
 
 class AgentProcess:
@@ -115,13 +115,12 @@ def issue(kiosk, area="transport"):
     return answer.json()
 
 
-def pending_jobs(server):
+def pending_jobs(server, kiosk):
     """Jobs the server would still send kiosk1's printer (asked as a second agent would)."""
-    token = Api(server.url).login("kiosk1").token
     jobs = []
     client = socketio.Client(reconnection=False)
     client.on("print_job", lambda job: jobs.append(job["id"]))
-    client.connect(server.url, auth={"token": token, "agent": "printer"}, wait_timeout=5)
+    client.connect(server.url, auth={"token": kiosk.token, "agent": "printer"}, wait_timeout=5)
     time.sleep(0.5)
     client.disconnect()
     return jobs
@@ -134,11 +133,11 @@ def test_kiosk_ticket_is_printed_once_with_its_tracking_qr(server, fake, agents)
     ticket = issue(kiosk)
     (printed,) = fake.wait_for_tickets(1)
     assert printed.qr == [ticket["track_url"]]
-    wait_until(lambda: pending_jobs(server) == [], what="the job acknowledged")
+    wait_until(lambda: pending_jobs(server, kiosk) == [], what="the job acknowledged")
     assert {im.width for im in printed.images} == {576}
     assert printed.cuts == 1
     issue(manager)  # not a kiosk: nothing to print
-    wait_until(lambda: pending_jobs(server) == [], what="the job acknowledged")
+    wait_until(lambda: pending_jobs(server, kiosk) == [], what="the job acknowledged")
     time.sleep(0.3)
     assert len(fake.tickets()) == 1
 
@@ -159,7 +158,7 @@ def test_printer_closing_its_socket_keeps_the_ticket_and_prints_it_when_back(
     (printed,) = fake.wait_for_tickets(1)
     assert printed.qr == [ticket["track_url"]] and printed.cuts == 1
     wait_state(manager, "online")
-    wait_until(lambda: pending_jobs(server) == [], what="the job acknowledged")
+    wait_until(lambda: pending_jobs(server, kiosk) == [], what="the job acknowledged")
 
 
 def test_paper_out_keeps_the_ticket_and_prints_it_when_paper_is_back(server, fake, agents):
@@ -178,7 +177,7 @@ def test_paper_out_keeps_the_ticket_and_prints_it_when_paper_is_back(server, fak
     fake.paper = "ok"
     wait_state(manager, "online")
     printed = fake.wait_for_tickets(2)
-    wait_until(lambda: pending_jobs(server) == [], what="the jobs acknowledged")
+    wait_until(lambda: pending_jobs(server, kiosk) == [], what="the jobs acknowledged")
     assert [t.qr[0] for t in fake.tickets()] == [first["track_url"], ticket["track_url"]]
     assert sum(t.cuts for t in printed) == 2
 
@@ -205,7 +204,7 @@ def test_agent_restart_neither_loses_nor_duplicates_a_job(tmp_path, server, fake
     assert servant.post("/api/v1/counters/6/call", {"ticket": called["id"]}).status_code == 200
     agents(server, fake)
     printed = fake.wait_for_tickets(2)
-    wait_until(lambda: pending_jobs(server) == [], what="both jobs acknowledged")
+    wait_until(lambda: pending_jobs(server, kiosk) == [], what="both jobs acknowledged")
     time.sleep(0.3)
     assert [t.qr[0] for t in fake.tickets()] == [first["track_url"], second["track_url"]]
     assert sum(t.cuts for t in printed) == 2
@@ -217,7 +216,8 @@ def test_agent_reconnects_by_itself_when_the_server_comes_back(server, fake, age
     wait_state(server.login("manager"), "online")
     server.kill()
     server.start(timeout=90)
-    ticket = issue(server.login("kiosk1"))
+    kiosk = server.login("kiosk1")
+    ticket = issue(kiosk)
     (printed,) = fake.wait_for_tickets(1)
     assert printed.qr == [ticket["track_url"]]
-    wait_until(lambda: pending_jobs(server) == [], what="the job acknowledged")
+    wait_until(lambda: pending_jobs(server, kiosk) == [], what="the job acknowledged")
