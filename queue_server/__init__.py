@@ -1,4 +1,5 @@
 """hangcho: queue tickets and counter calling for one-stop public administration centers."""
+import sqlite3
 from pathlib import Path
 
 from apiflask import APIFlask
@@ -116,6 +117,16 @@ def _register_errors(app):
             message = "Dữ liệu gửi lên không hợp lệ / The request is not valid"
         body, status = error_body(code, message, error.status_code, error.detail or None)
         return body, status, error.headers
+
+    @app.errorhandler(sqlite3.OperationalError)
+    @app.errorhandler(sqlite3.DatabaseError)
+    def _storage_error(error):
+        # Disk full, a read-only or locked database: nothing was written (the transaction
+        # rolled back); say so plainly so the kiosk or counter can try again.
+        app.logger.error("database error: %s", error)
+        return error_body("storage_unavailable", "Không ghi được dữ liệu, vui lòng thử lại hoặc "
+                          "báo quản trị / The database cannot be written now; try again or "
+                          "call the administrator", 503)
 
     @app.errorhandler(QueueError)
     def _queue_error(error):

@@ -39,10 +39,20 @@ def _app(db):
     return create_app({"DATABASE": db} if db else None)
 
 
+def production_server(app, host, port):
+    """gevent's WSGI server for `app` on host:port, websockets included, not yet started."""
+    from gevent.pywsgi import WSGIServer
+    server = WSGIServer((host, port), app, log=None, error_log=sys.stderr)
+    server.init_socket()
+    # gevent writes a response's headers and body in two sends, and Socket.IO sends each
+    # event on its own: with Nagle's algorithm each second send waits for the client's
+    # delayed ACK (40 ms). Accepted sockets inherit TCP_NODELAY from the listener.
+    server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return server
+
+
 def serve(args):
     """Run the production server: gevent's WSGI server with websockets."""
-    from gevent.pywsgi import WSGIServer
-
     from . import events
     from .demo import DEMO_PASSWORDS, load_demo
     app = _app(args.db)
@@ -63,12 +73,7 @@ def serve(args):
     for path, label in PAGES:
         print(f"  {base}{path:<22} {label}", flush=True)
     events.socketio.start_background_task(_watch_the_day, app)
-    server = WSGIServer((args.host, args.port), app, log=None, error_log=sys.stderr)
-    server.init_socket()
-    # gevent writes a response's headers and body in two sends, and Socket.IO sends each
-    # event on its own: with Nagle's algorithm each second send waits for the client's
-    # delayed ACK (40 ms). Accepted sockets inherit TCP_NODELAY from the listener.
-    server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    server = production_server(app, args.host, args.port)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -127,10 +132,24 @@ def backup(args):
     return 0
 
 
+def _database_error(error):
+    import sqlite3
+    if isinstance(error, sqlite3.Error):
+        message = str(error)
+        if "readonly" in message:
+            message += " (the database or its folder is read-only)"
+        print(f"hangcho: cannot use the database: {message}", file=sys.stderr)
+        return 2
+    raise error
+
+
 def main(argv=None):
     """Entry point: no sub-command means `serve` with its defaults."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("--"):
         argv = ["serve"] + argv
     args = _parser().parse_args(argv)
-    return {"serve": serve, "add-user": add_user, "backup": backup}[args.command](args)
+    try:
+        return {"serve": serve, "add-user": add_user, "backup": backup}[args.command](args)
+    except Exception as error:  # a database that cannot be opened or written: one clear line
+        return _database_error(error)

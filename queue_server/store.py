@@ -83,6 +83,13 @@ def m001_initial(db):
                           pk="kiosk")
 
 
+@MIGRATIONS()
+def m002_events_by_kind(db):
+    """The administration page lists the newest configuration changes among millions of
+    queue events: find them by kind instead of scanning the log."""
+    db["events"].create_index(["kind", "id"])
+
+
 def _connect(path):
     """One connection per process: WAL, a busy timeout, and manual transactions."""
     if path == ":memory:":
@@ -125,10 +132,11 @@ class Store:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self
+                self.conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                    self.conn.execute("ROLLBACK")
                 raise
-            self.conn.execute("COMMIT")
 
     def _all(self, sql, params=()):
         with self.lock:
@@ -450,6 +458,181 @@ class Store:
     def printers(self):
         """The latest state of every kiosk printer."""
         return self._all("SELECT * FROM printers ORDER BY kiosk")
+
+    # -- reports --------------------------------------------------------------------
+
+    def report_tickets(self, first_day, last_day):
+        """Every ticket issued on service days first_day..last_day (both included)."""
+        return self._all(
+            "SELECT id, number, origin_area, area, service_day, priority, priority_group, "
+            "status, issued_at, called_at, last_called_at, finished_at, counter, servant, "
+            "calls, procedure, dossier_id, rating_score, rating_reasons, rating_comment, "
+            "rated_at FROM tickets WHERE service_day BETWEEN ? AND ? ORDER BY issued_at, id",
+            (first_day, last_day))
+
+    def report_groups(self, first_day, last_day):
+        """Counts and sums of a period's tickets per (issuing area, final area, servant):
+        the few hundred groups every figure of a report is added up from."""
+        return self._all(
+            "SELECT t.origin_area, t.area, t.servant, count(*) AS issued, "
+            "sum(t.priority) AS priority, count(t.called_at) AS waited, "
+            "total(t.called_at - t.issued_at) AS wait_sum, "
+            "max(t.called_at - t.issued_at) AS wait_max, "
+            "sum(t.called_at IS NOT NULL AND (a.target_wait_s IS NULL OR "
+            "t.called_at - t.issued_at <= a.target_wait_s)) AS within, "
+            "sum(t.called_at IS NOT NULL AND t.status != 'cancelled') AS called, "
+            "sum(t.status = 'done') AS served, sum(t.status = 'no_show') AS no_show, "
+            "sum(t.status = 'cancelled') AS cancelled, "
+            "count(CASE WHEN t.status = 'done' THEN t.finished_at - t.last_called_at END) "
+            "AS service_n, "
+            "total(CASE WHEN t.status = 'done' THEN t.finished_at - t.last_called_at END) "
+            "AS service_sum, count(t.rating_score) AS ratings, "
+            "total(t.rating_score) AS rating_sum, sum(t.rating_score >= 4) AS satisfied "
+            "FROM tickets t LEFT JOIN areas a ON a.id = t.origin_area "
+            "WHERE t.service_day BETWEEN ? AND ? GROUP BY t.origin_area, t.area, t.servant",
+            (first_day, last_day))
+
+    def report_p90_waits(self, first_day, last_day):
+        """The nearest-rank 90th percentile wait of each issuing area (and of all, as area
+        NULL): the wait at rank ceil(0.9 n) = (9 n + 9) / 10 in integers."""
+        return self._all(
+            "SELECT CASE WHEN rank_area = (9 * n_area + 9) / 10 THEN origin_area END AS area, "
+            "CASE WHEN rank_all = (9 * n_all + 9) / 10 THEN 1 ELSE 0 END AS overall, wait "
+            "FROM (SELECT origin_area, called_at - issued_at AS wait, "
+            "row_number() OVER (PARTITION BY origin_area ORDER BY called_at - issued_at) "
+            "AS rank_area, count(*) OVER (PARTITION BY origin_area) AS n_area, "
+            "row_number() OVER (ORDER BY called_at - issued_at) AS rank_all, "
+            "count(*) OVER () AS n_all FROM tickets WHERE service_day BETWEEN ? AND ? "
+            "AND called_at IS NOT NULL) WHERE rank_area = (9 * n_area + 9) / 10 "
+            "OR rank_all = (9 * n_all + 9) / 10", (first_day, last_day))
+
+    def report_slots(self, first_day, last_day):
+        """Arrivals and waits per service day and quarter hour of issue (UTC slots of 900 s:
+        every time zone's offset is a whole number of quarter hours)."""
+        return self._all(
+            "SELECT service_day, CAST(issued_at / 900 AS INTEGER) AS slot, count(*) AS arrivals, "
+            "count(called_at) AS waited, total(called_at - issued_at) AS wait_sum "
+            "FROM tickets WHERE service_day BETWEEN ? AND ? GROUP BY service_day, slot",
+            (first_day, last_day))
+
+    def report_service_bins(self, first_day, last_day, edges):
+        """How many done tickets of a period had a service time in each bin [edges[i],
+        edges[i+1]) (the last bin open-ended); {bin index: count}."""
+        cases = " ".join(f"WHEN s >= {float(edge)} THEN {index}"
+                         for index, edge in reversed(list(enumerate(edges))))
+        return {row["bin"]: row["n"] for row in self._all(
+            f"SELECT CASE {cases} ELSE 0 END AS bin, count(*) AS n FROM (SELECT "
+            "finished_at - last_called_at AS s FROM tickets WHERE service_day BETWEEN ? AND ? "
+            "AND status = 'done' AND finished_at IS NOT NULL AND last_called_at IS NOT NULL) "
+            "GROUP BY bin", (first_day, last_day))}
+
+    def report_low_ratings(self, first_day, last_day):
+        """The ratings below 4 of a period, with their reasons and comments, newest first."""
+        return self._all(
+            "SELECT number, area, service_day, servant, rating_score, rating_reasons, "
+            "rating_comment, rated_at FROM tickets WHERE service_day BETWEEN ? AND ? "
+            "AND rating_score < 4 ORDER BY rated_at DESC", (first_day, last_day))
+
+    def oldest_waiting(self):
+        """{area: issue time of its longest-waiting ticket} for areas where someone waits."""
+        return {row["area"]: row["oldest"] for row in self._all(
+            "SELECT area, min(issued_at) AS oldest FROM tickets WHERE status = 'waiting' "
+            "GROUP BY area")}
+
+    # -- administration -------------------------------------------------------------
+
+    def area_has_tickets(self, area_id):
+        """Whether any ticket, of any day, was issued in or moved to an area."""
+        return bool(self._one(
+            "SELECT EXISTS(SELECT 1 FROM tickets WHERE origin_area = ?) OR "
+            "EXISTS(SELECT 1 FROM tickets WHERE area = ?) AS used", (area_id, area_id))["used"])
+
+    def delete_area(self, area_id):
+        """Remove an area (only one that never had a ticket; the rules check)."""
+        self._run("DELETE FROM areas WHERE id = ?", (area_id,))
+
+    def delete_counter(self, number):
+        """Remove a counter (only a closed one; the rules check)."""
+        self._run("DELETE FROM counters WHERE number = ?", (number,))
+
+    def admin_log(self, kinds, limit=50):
+        """The newest events of some kinds (configuration changes), newest first."""
+        marks = ", ".join("?" for _ in kinds)
+        return self._all(f"SELECT * FROM events WHERE kind IN ({marks}) ORDER BY id DESC "
+                         "LIMIT ?", (*kinds, limit))
+
+    # -- estimator ------------------------------------------------------------------
+
+    # Time a ticket held its counter: from its first call (so recalls count), or from
+    # its last call when it came by transfer (its first call was in another area).
+    _HELD_S = ("finished_at - CASE WHEN origin_area = area THEN called_at "
+               "ELSE last_called_at END")
+
+    def estimator_counters(self):
+        """Every counter with the area and start of the ticket it holds (for the estimator)."""
+        rows = self._all(
+            "SELECT c.number, c.areas, c.status, c.status_since, c.servant, c.current_ticket, "
+            "t.area AS current_area, CASE WHEN t.origin_area = t.area THEN t.called_at "
+            "ELSE t.last_called_at END AS current_since "
+            "FROM counters c LEFT JOIN tickets t ON t.id = c.current_ticket ORDER BY c.number")
+        return [_counter(row) for row in rows]
+
+    def estimator_samples(self, area_ids, since, limit=40):
+        """The latest `limit` held times (s) per area of tickets finished since `since`
+        (epoch) and issued at most 6 hours before it: rows of area, servant, s."""
+        marks = ", ".join("?" for _ in area_ids)
+        # priority IN (0, 1) lets SQLite use the whole (status, area, priority, issued_at)
+        # index, so only the recent tickets of these areas are read.
+        return self._all(
+            f"SELECT area, servant, s FROM (SELECT area, servant, {self._HELD_S} AS s, "
+            "row_number() OVER (PARTITION BY area ORDER BY finished_at DESC) AS n "
+            f"FROM tickets WHERE status IN ('done', 'no_show') AND area IN ({marks}) "
+            "AND priority IN (0, 1) AND issued_at >= ? AND finished_at >= ? "
+            "AND called_at IS NOT NULL) WHERE n <= ? AND s > 0",
+            (*area_ids, since - 6 * 3600, since, limit))
+
+    def estimator_history(self, area_id, since, until, cap_s):
+        """Count, mean and mean square of an area's held times (each capped at `cap_s`)
+        of tickets finished in [since, until)."""
+        held = f"min({self._HELD_S}, ?)"
+        return self._one(
+            f"SELECT count(*) AS n, avg({held}) AS mean, avg({held} * {held}) AS mean_sq "
+            # The unary + keeps SQLite on the service_day index: a few days, not all history.
+            "FROM tickets WHERE service_day BETWEEN ? AND ? AND +area = ? "
+            "AND +status IN ('done', 'no_show') AND called_at IS NOT NULL "
+            f"AND finished_at >= ? AND finished_at < ? AND {self._HELD_S} > 0",
+            (cap_s, cap_s, cap_s, _day_before(since), _day_before(until + 2 * 86400),
+             area_id, since, until))
+
+    def estimator_waiting(self):
+        """{area: (waiting tickets, of which priority)} for every area where someone waits."""
+        out = {}
+        for row in self._all("SELECT area, priority, count(*) AS n FROM tickets "
+                             "WHERE status = 'waiting' GROUP BY area, priority"):
+            total, priority = out.get(row["area"], (0, 0))
+            out[row["area"]] = (total + row["n"], priority + (row["n"] if row["priority"] else 0))
+        return out
+
+    def estimator_pause_events(self, since, until):
+        """Pauses, resumes and closes of counters in [since, until), in order."""
+        return self._all("SELECT counter, kind, at FROM events WHERE at >= ? AND at < ? "
+                         "AND kind IN ('pause', 'resume', 'close') ORDER BY id", (since, until))
+
+    def estimator_jumps(self, area_id, since):
+        """Tickets that went ahead of the line of an area since `since` (epoch): priority
+        tickets issued there, and tickets transferred there (they keep their issue time)."""
+        return self._one(
+            "SELECT (SELECT count(*) FROM tickets WHERE service_day >= ? AND issued_at >= ? "
+            "AND origin_area = ? AND priority = 1) AS priority, (SELECT count(*) FROM events "
+            "WHERE at >= ? AND kind = 'transfer' AND area = ?) AS transfers",
+            (_day_before(since), since, area_id, since, area_id))
+
+
+def _day_before(epoch):
+    """The UTC date a day before an epoch time: a service_day bound that holds in any zone."""
+    import datetime
+    return (datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).date()
+            - datetime.timedelta(days=1)).isoformat()
 
 
 def _area(row):
