@@ -12,8 +12,6 @@
   var dateParts = new Intl.DateTimeFormat("en-GB", {timeZone: timezone, year: "numeric",
     month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23"});
 
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-
   // The height a box's visible children need (centered flex content overflows both ways,
   // so the box's own scrollHeight does not tell).
   function contentHeight(box) {
@@ -145,8 +143,6 @@
       void el.offsetWidth;  // reflow, so the animation starts again for a quick recall
       el.classList.add(cls);
     },
-
-    pad: pad,
 
     /* One percent of the screen's smaller side, in pixels (the CSS vmin). */
     vmin: function () { return Math.min(global.innerWidth, global.innerHeight) / 100; },
