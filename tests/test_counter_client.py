@@ -16,6 +16,8 @@ from playwright.sync_api import expect
 
 from support import ROOT, ServerProcess, password_for
 
+# Signing in checks a password hash on purpose slowly; on a busy machine it takes a while.
+SLOW_MS = 15000
 CATALOGS = ["counter_client/messages/counter.json", "counter_client/messages/rate.json"]
 
 
@@ -48,7 +50,7 @@ def open_counter(page, server, username, number):
     """Sign in and pick counter `number`; returns when the work screen shows it."""
     sign_in(page, server, username)
     page.click(f"#cc-counters [data-number='{number}']")
-    expect(page.locator("#cc-work")).to_be_visible()
+    expect(page.locator("#cc-work")).to_be_visible(timeout=SLOW_MS)
     expect(page.locator("#cc-who")).to_contain_text(f"Quầy {number}")
     settled(page)
 
@@ -104,6 +106,7 @@ class Lobby:
                    for c in self.calls)
 
     def close(self):
+        """Hang up."""
         self.client.disconnect()
 
 
@@ -126,6 +129,7 @@ class _Inline(HTMLParser):
         self._script_type = None
 
     def handle_starttag(self, tag, attrs):
+        """Event handler attributes and style attributes; the start of a script."""
         attrs = dict(attrs)
         for name in attrs:
             if name.startswith("on") or name == "style":
@@ -134,10 +138,12 @@ class _Inline(HTMLParser):
             "src" not in attrs else None
 
     def handle_data(self, data):
+        """Code between <script> tags (JSON data blocks are fine)."""
         if self._script_type and self._script_type != "application/json" and data.strip():
             self.problems.append("inline script")
 
     def handle_endtag(self, tag):
+        """Any end tag closes the script being read."""
         self._script_type = None
 
 
@@ -295,7 +301,7 @@ def test_second_servant_cannot_take_a_held_counter(server, page):
     assert server.login("servant7").post("/api/v1/counters/7/open").status_code == 200
     sign_in(page, server, "servant9")
     held = page.locator("#cc-counters [data-number='7']")
-    expect(held).to_contain_text("Đang do Đặng Minh Giang phụ trách")
+    expect(held).to_contain_text("Đang do Đặng Minh Giang phụ trách", timeout=SLOW_MS)
     held.click()
     message = page.locator("#cc-message")
     expect(message).to_contain_text("Quầy số 7 đang do cán bộ khác phụ trách")
@@ -347,7 +353,7 @@ def test_sign_out_closes_the_counter_and_the_device_remembers_it(server, page):
     page.fill("#cc-password", password_for("servant9"))
     page.click("#cc-signin-button")
     # The remembered counter is opened again without going through the list.
-    expect(page.locator("#cc-work")).to_be_visible()
+    expect(page.locator("#cc-work")).to_be_visible(timeout=SLOW_MS)
     expect(page.locator("#cc-who")).to_contain_text("Quầy 9")
 
 

@@ -80,8 +80,7 @@
   // -- names -----------------------------------------------------------------------------
 
   function area(id) {
-    for (var i = 0; i < state.areas.length; i++) if (state.areas[i].id === id) return state.areas[i];
-    return null;
+    return state.areas.filter(function (a) { return a.id === id; })[0] || null;
   }
 
   function areaName(id) {
@@ -318,7 +317,9 @@
 
   function onCounter(c) {
     if (state.screen === "cc-picker") {
-      state.counters = state.counters.map(function (old) { return old.number === c.number ? c : old; });
+      state.counters = state.counters.map(function (old) {
+        return old.number === c.number ? c : old;
+      });
       return renderPicker();
     }
     if (c.number !== state.number) return;
@@ -612,7 +613,8 @@
     var badge = $("cc-priority");
     badge.classList.toggle("hidden", !(t && t.priority));
     if (t && t.priority) {
-      badge.textContent = H.t("priority") + (t.priority_group ? " · " + groupName(t.priority_group) : "");
+      badge.textContent = H.t("priority") +
+        (t.priority_group ? " · " + groupName(t.priority_group) : "");
     }
     renderButtons();
     tick();
@@ -702,7 +704,8 @@
     }
     var rows = document.querySelectorAll("#cc-waiting .cc-row");
     rows.forEach(function (row, i) {
-      if (state.waiting[i]) row.querySelector(".cc-row-waited").textContent = waitedText(state.waiting[i]);
+      var ticket = state.waiting[i];
+      if (ticket) row.querySelector(".cc-row-waited").textContent = waitedText(ticket);
     });
   }
 

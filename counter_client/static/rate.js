@@ -26,7 +26,9 @@
 
   function $(id) { return document.getElementById(id); }
   function otherLang() { return H.lang() === "en" ? "vi" : "en"; }
-  function named(item, lang) { return (lang || H.lang()) === "en" && item.name_en ? item.name_en : item.name; }
+  function named(item, lang) {
+    return (lang || H.lang()) === "en" && item.name_en ? item.name_en : item.name;
+  }
 
   var SCREENS = ["pad-signin", "pad-idle", "pad-faces", "pad-reasons", "pad-thanks", "pad-notice"];
 
@@ -275,7 +277,9 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button");
     if (!button || button.disabled) return;
-    if (button.hasAttribute("data-score")) return choose(parseInt(button.getAttribute("data-score"), 10));
+    if (button.hasAttribute("data-score")) {
+      return choose(parseInt(button.getAttribute("data-score"), 10));
+    }
     if (button.hasAttribute("data-reason")) return toggleReason(button.getAttribute("data-reason"));
     if (button.id === "pad-send") return submit(state.score);
     if (button.id === "pad-back") { show("pad-faces"); return; }
