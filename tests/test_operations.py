@@ -1,0 +1,155 @@
+"""Operations and security: backups while serving, metrics, headers, throttling, add-user."""
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from support import ROOT, Api
+
+
+def test_backup_while_serving_is_consistent(live_server, tmp_path):
+    kiosk = live_server.login("kiosk1")
+    tickets = [kiosk.post("/api/v1/tickets", {"area": "justice"}).json() for _ in range(5)]
+    out = tmp_path / "backup.db"
+    done = subprocess.run([sys.executable, "-m", "queue_server", "backup", "--db",
+                           str(live_server.db), str(out)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    copy = sqlite3.connect(out)
+    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    numbers = [row[0] for row in copy.execute(
+        "SELECT number FROM tickets WHERE area = 'justice' ORDER BY id")]
+    copy.close()
+    assert numbers == [t["number"] for t in tickets]
+
+
+def test_backup_of_a_missing_database_says_so(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "queue_server", "backup", "--db",
+                           str(tmp_path / "none.db"), str(tmp_path / "out.db")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "no database" in done.stderr
+
+
+@pytest.mark.parametrize("args,stdin,message", [
+    (["--role", "wizard", "ann"], "pw\n", "role"),
+    (["--role", "servant", "servant1"], "pw\n", "exists"),
+    (["--role", "servant", "ann"], "\n", "empty"),
+])
+def test_add_user_refuses_bad_input_with_one_line(demo_db, tmp_path, args, stdin, message):
+    db = tmp_path / "users.db"
+    db.write_bytes(demo_db.read_bytes())
+    done = subprocess.run([sys.executable, "-m", "queue_server", "add-user", "--db", str(db),
+                           *args], cwd=ROOT, input=stdin, capture_output=True, text=True,
+                          timeout=60, env={"HANGCHO_SECRET_KEY_FILE": str(tmp_path / "k"),
+                                           "HANGCHO_LOG_JSON": "0", "PATH": "/usr/bin:/bin"})
+    assert done.returncode != 0
+    assert message in done.stderr.lower() and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_add_user_reads_the_password_from_stdin(demo_db, tmp_path, client):
+    db = tmp_path / "users.db"
+    db.write_bytes(demo_db.read_bytes())
+    done = subprocess.run([sys.executable, "-m", "queue_server", "add-user", "--db", str(db),
+                           "--role", "manager", "--name", "Trần Văn Bảo", "bao"], cwd=ROOT,
+                          input="s3cret pass\n", capture_output=True, text=True, timeout=60,
+                          env={"HANGCHO_SECRET_KEY_FILE": str(tmp_path / "k"),
+                               "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    row = sqlite3.connect(db).execute(
+        "SELECT name, role, password_hash FROM users WHERE username = 'bao'").fetchone()
+    assert row[:2] == ("Trần Văn Bảo", "manager") and row[2].startswith("$argon2id$")
+    assert "s3cret" not in row[2]
+
+
+def test_metrics_count_tickets_calls_and_waiting(live_server):
+    kiosk, servant = live_server.login("kiosk1"), live_server.login("servant1")
+    servant.post("/api/v1/counters/1/open")
+    for _ in range(3):
+        kiosk.post("/api/v1/tickets", {"area": "transport"})
+    servant.post("/api/v1/counters/1/call-next")
+    text = requests.get(live_server.url + "/metrics", timeout=5).text
+    assert 'hangcho_tickets_issued_total{area="transport"} 3.0' in text
+    assert 'hangcho_calls_total{area="transport",recall="false"} 1.0' in text
+    assert 'hangcho_waiting{area="transport"} 2.0' in text
+    assert "hangcho_socket_clients" in text
+    assert "hangcho_http_request_seconds_bucket" in text
+
+
+def test_security_headers_on_pages_and_api(client):
+    for path in ("/api/v1/areas", "/healthz", "/display", "/counter", "/kiosk"):
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp, path
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert "frame-ancestors 'none'" in csp
+
+
+def test_pages_have_no_inline_script_or_handlers(client):
+    import re
+    for path in ("/display", "/display/counter/1", "/counter", "/rate/1", "/kiosk", "/manager",
+                 "/manager/reports", "/admin"):
+        html = client.get(path).get_data(as_text=True)
+        scripts = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", html)
+        assert scripts == [], path
+        assert not re.search(r"\son[a-z]+\s*=", html), path
+        assert not re.search(r"\sstyle\s*=", html), path
+
+
+def test_login_is_throttled_per_account_after_failures(client):
+    for _ in range(10):
+        assert client.post("/api/v1/auth/login", json={
+            "username": "manager", "password": "guess"}).status_code == 401
+    locked = client.post("/api/v1/auth/login", json={"username": "manager",
+                                                     "password": "demo-manager"})
+    assert locked.status_code == 429 and locked.json["error"] == "rate_limited"
+    other = client.post("/api/v1/auth/login", json={"username": "admin",
+                                                    "password": "demo-admin"})
+    assert other.status_code == 200
+
+
+def test_anonymous_remote_tickets_are_rate_limited_per_address(client, center):
+    center.store.set_setting("remote_tickets", True)
+    answers = [client.post("/api/v1/tickets", json={"area": "justice"}).status_code
+               for _ in range(7)]
+    assert answers[:5] == [201] * 5 and answers[5:] == [429, 429]
+
+
+def test_password_change_revokes_tokens(client, center):
+    from queue_server import auth
+    answer = client.post("/api/v1/auth/login", json={"username": "servant2",
+                                                     "password": "demo-servant"})
+    headers = {"Authorization": f"Bearer {answer.json['token']}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    center.store.update_user("servant2", password_hash=auth.hash_password("new"))
+    center.store.revoke_user_tokens("servant2")
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_no_secret_in_the_repository():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    names = tracked.stdout.split()
+    assert not [n for n in names if n.endswith(("secret_key", ".db", ".pem", ".key"))]
+
+
+def test_expired_token_is_refused(client, center):
+    answer = client.post("/api/v1/auth/login", json={"username": "servant3",
+                                                     "password": "demo-servant"})
+    headers = {"Authorization": f"Bearer {answer.json['token']}"}
+    center.clock.frozen = center.clock.now() + center.settings["TOKEN_TTL_S"] + 1
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_display_token_lasts_longer_than_a_servant_token(client, center):
+    for user, ttl in (("display1", "DEVICE_TOKEN_TTL_S"), ("servant4", "TOKEN_TTL_S")):
+        token = client.post("/api/v1/auth/login", json={
+            "username": user, "password": "demo-display" if user == "display1" else
+            "demo-servant"}).json["token"]
+        row = center.store._one("SELECT created_at, expires_at FROM tokens WHERE token_hash = ?",
+                                (__import__("queue_server.auth").auth.token_hash(token),))
+        assert round(row["expires_at"] - row["created_at"]) == center.settings[ttl]
+
+
+def test_api_client_helper_speaks_to_a_real_server(live_server):
+    assert Api(live_server.url).get("/api/v1/center").json()["rating"]["scale"] == 5
