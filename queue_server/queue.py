@@ -259,18 +259,17 @@ def _call(store, counter, actor, ticket, now, kind="call"):
     return call
 
 
-def call_next(center, number, actor):
-    """Finish the counter's current ticket, then call the next: priority first, then oldest."""
+def _call_ticket_at(center, number, actor, choose):
+    """Finish the counter's current ticket, then claim and call the ticket `choose` picks."""
     now = center.clock.now()
     change = Change(counters={number})
     with center.store.transaction() as store:
         counter = _counter_or_error(store, number)
         _held_by_actor(counter, actor)
         _working(counter)
+        ticket = choose(store, counter)
         if counter["current_ticket"] is not None:
-            done = _finish_current(store, counter, actor, now)
-            change.rate_request = done
-        ticket = store.next_waiting(counter["areas"])
+            change.rate_request = _finish_current(store, counter, actor, now)
         if ticket is None:
             return change
         if not store.claim_ticket(ticket["id"], number, actor["username"], now):
@@ -279,19 +278,19 @@ def call_next(center, number, actor):
         store.update_counter(number, current_ticket=ticket["id"])
         change.call = _call(store, counter, actor, ticket, now)
         change.ticket = store.ticket(ticket["id"])
-    change.areas = {ticket["area"]}
-    change.moved_areas = {ticket["area"]}
+    change.areas = change.moved_areas = {ticket["area"]}
     return change
+
+
+def call_next(center, number, actor):
+    """Finish the counter's current ticket, then call the next: priority first, then oldest."""
+    return _call_ticket_at(center, number, actor,
+                           lambda store, counter: store.next_waiting(counter["areas"]))
 
 
 def call_ticket(center, number, actor, ticket_id):
     """Call a given waiting ticket out of turn (it must be in one of the counter's areas)."""
-    now = center.clock.now()
-    change = Change(counters={number})
-    with center.store.transaction() as store:
-        counter = _counter_or_error(store, number)
-        _held_by_actor(counter, actor)
-        _working(counter)
+    def choose(store, counter):
         try:
             ticket = store.ticket(ticket_id)
         except NotFound:
@@ -302,16 +301,8 @@ def call_ticket(center, number, actor, ticket_id):
         if ticket["area"] not in counter["areas"]:
             raise QueueError("wrong_area", f"Quầy số {number} không phục vụ lĩnh vực của số "
                              f"{ticket['number']} / Counter {number} does not serve this area")
-        if counter["current_ticket"] is not None:
-            change.rate_request = _finish_current(store, counter, actor, now)
-        if not store.claim_ticket(ticket_id, number, actor["username"], now):
-            raise QueueError("conflict", "Số vừa được quầy khác gọi / The ticket was just taken "
-                             "by another counter")
-        store.update_counter(number, current_ticket=ticket_id)
-        change.call = _call(store, counter, actor, ticket, now)
-        change.ticket = store.ticket(ticket_id)
-    change.areas = change.moved_areas = {ticket["area"]}
-    return change
+        return ticket
+    return _call_ticket_at(center, number, actor, choose)
 
 
 def recall(center, number, actor):
