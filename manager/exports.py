@@ -1,0 +1,106 @@
+"""The ticket exports: CSV (the public interface) and an Excel workbook (openpyxl) with the
+same rows and the period's area and servant figures."""
+import csv
+import io
+import time
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from queue_server.reports import EXPORT_COLUMNS
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+YIELD_EVERY = 500
+TIME_COLUMNS = ("issued_at", "called_at", "finished_at")
+# Free text typed by people: a spreadsheet must never run it as a formula.
+TEXT_COLUMNS = ("procedure", "dossier_id", "rating_comment", "servant", "rating_reasons")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NOTES = [
+    ("Thời gian chờ = lần gọi đầu − lúc lấy số", "wait = first call - issue"),
+    ("Thời gian phục vụ = lúc kết thúc − lần gọi cuối", "service = finish - last call"),
+    ("Trong mục tiêu = tỷ lệ số đã gọi có thời gian chờ không quá mục tiêu của lĩnh vực",
+     "within target = share of called tickets whose wait was at most the area's target"),
+    ("Tỷ lệ vắng mặt = số vắng mặt / số đã gọi", "no-show rate = no-shows / called"),
+    ("Hài lòng = tỷ lệ đánh giá 4 hoặc 5", "satisfied = share of ratings of 4 or 5"),
+    ("Số chuyển lĩnh vực: lấy số và thời gian chờ tính ở lĩnh vực cấp số; phục vụ, vắng mặt, "
+     "đánh giá tính ở lĩnh vực kết thúc", "a transferred ticket counts as issued, with its "
+     "wait, in the area that issued it; as served, no-show and rating in the area it ended in"),
+    ("Giờ là giờ địa phương của trung tâm", "times are in the center's local time"),
+]
+
+
+def _cells(center, row, text):
+    out = []
+    for column in EXPORT_COLUMNS:
+        value = row[column]
+        if column in TIME_COLUMNS:
+            value = text(center, value)
+        elif isinstance(value, str) and column in TEXT_COLUMNS and \
+                value.startswith(FORMULA_START):
+            value = "'" + value
+        out.append(value)
+    return out
+
+
+def tickets_csv(center, rows):
+    """A header row, then one row per ticket; times in ISO 8601 with the center's offset."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for index, row in enumerate(rows):
+        _pause(index)
+        cells = _cells(center, row, lambda c, v: c.clock.iso(v))
+        writer.writerow(["" if v is None else ("true" if v is True else "false")
+                         if isinstance(v, bool) else v for v in cells])
+    return out.getvalue().encode("utf-8")
+
+
+def _local(center, epoch):
+    # Excel has no time zones: local wall-clock times, as the header says.
+    return center.clock.local(epoch).replace(tzinfo=None) if epoch is not None else None
+
+
+def _pause(index):
+    """Let the server's other work run during a long export (a gevent yield when served,
+    a no-op otherwise): a month's workbook takes seconds and must not freeze the displays."""
+    if index % YIELD_EVERY == 0:
+        time.sleep(0)
+
+
+def _sheet(book, title, header, rows):
+    sheet = book.create_sheet(title)
+    bold = Font(bold=True)
+    head = []
+    for name in header:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = bold
+        head.append(cell)
+    sheet.append(head)
+    for index, values in enumerate(rows):
+        values = list(values)
+        for position, value in enumerate(values):
+            if isinstance(value, str) and value.startswith("="):
+                # openpyxl would store it as a formula: keep it text.
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"
+                values[position] = cell
+        sheet.append(values)
+        _pause(index)
+
+
+def tickets_xlsx(center, rows, summary):
+    """The workbook: Tickets (the CSV's columns), Areas, Servants, and Notes (definitions)."""
+    book = Workbook(write_only=True)
+    _sheet(book, "Tickets", EXPORT_COLUMNS,
+           ([row[c] if c not in TIME_COLUMNS else _local(center, row[c])
+             for c in EXPORT_COLUMNS] for row in rows))
+    for title, items in (("Areas", summary["areas"]), ("Servants", summary["servants"])):
+        header = list(items[0]) if items else ["-"]
+        _sheet(book, title, header, ([item[k] for k in header] for item in items))
+    _sheet(book, "Notes", ["Tiếng Việt", "English"],
+           NOTES + [(f"Từ {summary['from']} đến {summary['to']}",
+                     f"From {summary['from']} to {summary['to']}")])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,100 @@
+"""The manager's pages in headless Chromium against a real server process: the live overview
+follows the center within a second, the reports page shows a day and exports it, and the
+administration page changes the center."""
+import csv
+import io
+import re
+import time
+
+import pytest
+
+from support import Api, ServerProcess
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One real server with the demo center for this module's tests."""
+    process = ServerProcess(tmp_path_factory.mktemp("manager")).start()
+    yield process
+    process.stop()
+
+
+def sign_in(page, server, path, username, password):
+    page.goto(server.url + path)
+    page.fill("#mg-username", username)
+    page.fill("#mg-password", password)
+    page.click("#mg-signin-form button[type=submit]")
+
+
+def cell(page, area, column):
+    """The text of one cell of the overview's area table."""
+    return page.locator(f'#ov-areas tr[data-area="{area}"] td').nth(column).inner_text()
+
+
+def test_the_overview_follows_an_issue_and_a_call_within_a_second(page, server):
+    sign_in(page, server, "/manager", "manager", "demo-manager")
+    page.wait_for_selector('#ov-areas tr[data-area="labour"]')
+    page.wait_for_selector("#ov-live.on")  # the Socket.IO connection is up
+    assert cell(page, "labour", 1) == "0"
+    kiosk, servant = Api(server.url).login("kiosk1"), Api(server.url).login("servant17")
+    number = kiosk.post("/api/v1/tickets", {"area": "labour"}).json()["number"]
+    issued = time.monotonic()
+    page.locator('#ov-areas tr[data-area="labour"] td.ov-waiting',
+                 has_text=re.compile(r"^1$")).wait_for(timeout=1000)
+    assert time.monotonic() - issued < 1.0
+    assert page.locator("#ov-waiting").inner_text() == "1"
+    servant.post("/api/v1/counters/17/open")
+    assert servant.post("/api/v1/counters/17/call-next").json()["ticket"]["number"] == number
+    called = time.monotonic()
+    card = page.locator('.ov-counter[data-counter="17"]')
+    card.locator(".ov-number", has_text=number).wait_for(timeout=1000)
+    assert time.monotonic() - called < 1.0
+    assert "Mai Văn Sơn" in card.inner_text()
+    assert cell(page, "labour", 1) == "0"
+    servant.post("/api/v1/counters/17/pause", {"reason": "Họp giao ban"})
+    card.locator(".ov-pause", has_text="Họp giao ban").wait_for(timeout=1000)
+
+
+def test_a_servant_cannot_open_the_manager_pages(page, server):
+    sign_in(page, server, "/manager", "servant3", "demo-servant")
+    page.locator("#mg-signin-error", has_text="lãnh đạo").wait_for()
+    assert page.locator("#mg-main").is_hidden()
+
+
+def test_the_reports_page_shows_the_day_and_exports_it(page, server):
+    servant = Api(server.url).login("servant3")
+    Api(server.url).login("kiosk1").post("/api/v1/tickets", {"area": "transport"})
+    servant.post("/api/v1/counters/3/open")
+    servant.post("/api/v1/counters/3/call-next")
+    servant.post("/api/v1/counters/3/finish", {"dossier_id": "H01-0001"})
+    sign_in(page, server, "/manager/reports", "manager", "demo-manager")
+    row = page.locator("#rp-areas tbody tr", has_text="Giao thông")
+    row.wait_for()
+    assert row.locator("td").nth(1).inner_text() == "1"   # issued
+    assert row.locator("td").nth(2).inner_text() == "1"   # served
+    assert page.locator("#rp-served").inner_text() == "1"
+    assert page.locator("#rp-hours-chart").bounding_box()["height"] > 100
+    assert "Thời gian chờ = lần gọi đầu tiên − lúc lấy số." in page.inner_text(".rp-defs")
+    with page.expect_download() as download:
+        page.click("#rp-csv")
+    rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    assert [(r["area"], r["status"], r["dossier_id"]) for r in rows
+            if r["area"] == "transport"] == [("transport", "done", "H01-0001")]
+
+
+def test_the_admin_page_changes_an_area_and_logs_it(page, server):
+    sign_in(page, server, "/admin#areas", "admin", "demo-admin")
+    page.locator("#areas-table tbody tr", has_text="Nông nghiệp").get_by_role("button").click()
+    page.fill("#area-form input[name=target_min]", "20")
+    page.fill("#area-form input[name=hours]", "7:30-11:30, 13:00-16:30")
+    page.click("#area-form button[type=submit]")
+    page.locator("#area-form .mg-ok", has_text="Đã lưu").wait_for()
+    area = next(a for a in Api(server.url).get("/api/v1/areas").json()["areas"]
+                if a["id"] == "agriculture")
+    assert (area["target_wait_s"], area["hours"]) == (1200, [["07:30", "11:30"], ["13:00", "16:30"]])
+    page.fill("#area-form input[name=hours]", "11:30-07:30")
+    page.click("#area-form button[type=submit]")
+    page.locator("#area-form .mg-error", has_text="giờ bắt đầu phải trước giờ kết thúc").wait_for()
+    page.click('#ad-tabs button[data-tab="log"]')
+    entry = page.locator("#log-table tbody tr").first
+    assert "admin" in entry.inner_text() and "target_wait_s: 1800 → 1200" in entry.inner_text()
