@@ -48,8 +48,8 @@ ASSUMED_RECALL_AFTER_S = 60
 ASSUMED_MAX_RECALLS = 2
 # A servant finds the dossier belongs elsewhere after this share of a normal service.
 ASSUMED_TRANSFER_AFTER = (0.2, 0.6)
-# After the last ticket of the morning (or of the day) a counter goes to lunch (or closes);
-# it resumes at the afternoon opening, or after at least this long a lunch.
+# After the last ticket of the morning (or of the day) the servant signs out for lunch (or
+# for the day) and signs in again at the afternoon opening, or after at least this long a lunch.
 ASSUMED_MIN_LUNCH_MIN = 30
 DEFAULT_DATE = "2024-04-16"  # a Tuesday
 

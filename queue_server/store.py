@@ -622,10 +622,10 @@ class Store:
         """Tickets that went ahead of the line of an area since `since` (epoch): priority
         tickets issued there, and tickets transferred there (they keep their issue time)."""
         return self._one(
-            "SELECT (SELECT count(*) FROM tickets WHERE service_day >= ? AND issued_at >= ? "
-            "AND origin_area = ? AND priority = 1) AS priority, (SELECT count(*) FROM events "
-            "WHERE at >= ? AND kind = 'transfer' AND area = ?) AS transfers",
-            (_day_before(since), since, area_id, since, area_id))
+            "SELECT count(CASE WHEN kind = 'issue' THEN 1 END) AS priority, "
+            "count(CASE WHEN kind = 'transfer' THEN 1 END) AS transfers FROM events "
+            "WHERE at >= ? AND area = ? AND (kind = 'transfer' OR (kind = 'issue' "
+            "AND json_extract(data, '$.priority') = 1))", (since, area_id))
 
 
 def _day_before(epoch):
