@@ -148,7 +148,6 @@ def push_queues(center, area_ids):
 def push_trackers(center, moved_areas, ticket_ids):
     """The `ticket` event to the trackers in this process of every ticket that changed:
     the tickets in `ticket_ids`, and the waiting tickets of areas where places moved."""
-    from .estimate import area_estimator
     rooms = socketio.server.manager.rooms.get("/", {}) if socketio.server else {}
     tracked = {int(room[7:]) for room, members in rooms.items()
                if members and isinstance(room, str) and room.startswith("ticket:")}
@@ -159,7 +158,7 @@ def push_trackers(center, moved_areas, ticket_ids):
         estimator = None
         for position, row in enumerate(center.store.waiting([area_id]), start=1):
             if row["id"] in tracked:
-                estimator = estimator or area_estimator(center.store, area_id)
+                estimator = estimator or views.estimator_of(center, area_id)
                 _emit_local("ticket", views.ticket(center, row, estimator=estimator,
                                                    position=position), f"ticket:{row['id']}")
                 sent.add(row["id"])

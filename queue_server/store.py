@@ -646,3 +646,15 @@ def _counter(row):
     row = dict(row)
     row["areas"] = json.loads(row["areas"] or "[]")
     return row
+
+
+# -- performance ----------------------------------------------------------------------------
+
+def change_stamp(store):
+    """A value that changes whenever the database does: the rows written through this
+    connection, and SQLite's data_version, which moves when another connection (another
+    server process on the same file) commits. What was read from the database may be
+    reused for as long as the stamp stays the same."""
+    with store.lock:
+        version = store.conn.execute("PRAGMA data_version").fetchone()[0]
+        return store.conn.total_changes, version

@@ -3,8 +3,34 @@
 One place turns stored rows into the objects the HTTP answers and Socket.IO
 events carry, so every client sees the same fields.
 """
+import weakref
+
 from .estimate import area_estimator
 from .queue import ticketing_open
+from .store import change_stamp
+
+# store -> {key: (stamp, value)}: what was built from the database, until it changes.
+_remembered = weakref.WeakKeyDictionary()
+
+
+def remembered(center, key, build):
+    """`build()`, or the value it gave for `key` while neither the database nor the
+    second of the center's clock has changed since: a display connecting, a tracker
+    update and a `queue` event then share one estimator per area and one snapshot."""
+    stamp = (change_stamp(center.store), int(center.clock.now()))
+    memo = _remembered.setdefault(center.store, {})
+    hit = memo.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    value = build()
+    memo[key] = (stamp, value)
+    return value
+
+
+def estimator_of(center, area_id):
+    """The estimated-wait function of an area (see `remembered`)."""
+    return remembered(center, ("estimator", area_id),
+                      lambda: area_estimator(center.store, area_id))
 
 
 def track_url(center, code):
@@ -24,7 +50,7 @@ def ticket(center, row, *, staff=False, estimator=None, with_track=False, positi
         position = None
     else:
         position = position or center.store.position(row)
-        estimator = estimator or area_estimator(center.store, row["area"])
+        estimator = estimator or estimator_of(center, row["area"])
         estimate = estimator(position)
     wait = row["called_at"] - row["issued_at"] if row["called_at"] is not None else None
     service = None
@@ -53,7 +79,7 @@ def area(center, row, waiting=None):
     """An AREA object with its waiting count and the estimated wait of a new ticket."""
     if waiting is None:
         waiting = center.store.waiting_count(row["id"])
-    estimate = area_estimator(center.store, row["id"])(waiting + 1)
+    estimate = estimator_of(center, row["id"])(waiting + 1)
     return {
         "id": row["id"], "name": row["name"], "name_en": row["name_en"],
         "prefix": row["prefix"], "open": ticketing_open(row, center.clock.hhmm()),
@@ -73,7 +99,7 @@ def queue_event(center, area_id):
     """The `queue` event payload of an area."""
     waiting = center.store.waiting_count(area_id)
     return {"area": area_id, "waiting": waiting,
-            "estimated_wait_s": area_estimator(center.store, area_id)(waiting + 1)}
+            "estimated_wait_s": estimator_of(center, area_id)(waiting + 1)}
 
 
 def counter(center, row, names=None):
@@ -122,7 +148,13 @@ def calls_from_events(center, events, limit):
 
 
 def state(center, area_ids=None, limit=20):
-    """The shape of GET /api/v1/state, optionally for some areas only."""
+    """The shape of GET /api/v1/state, optionally for some areas only (the same object
+    for every caller until something changes: treat it as read-only)."""
+    return remembered(center, ("state", tuple(area_ids or ()), limit),
+                      lambda: _state(center, area_ids, limit))
+
+
+def _state(center, area_ids, limit):
     all_areas = areas(center)
     all_counters = counters(center)
     if area_ids:
