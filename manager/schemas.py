@@ -212,9 +212,9 @@ class DisplayProfile(Schema):
     areas = List(String(), allow_none=True, metadata={"description": "null: every area"})
     languages = List(String(), metadata={"description": '["vi"] or ["vi", "en"]'})
     layout = String(metadata={"description": "landscape or portrait"})
-    recent = Integer(metadata={"description": "recent calls shown, 0..20"})
+    recent = Integer(metadata={"description": "recent calls shown, 8..16"})
     center_name = String(allow_none=True)
-    repeat = Integer(metadata={"description": "announcements per call, 1..5"})
+    repeat = Integer(metadata={"description": "announcements per call, 1..3"})
 
 
 class DisplayProfileIn(DisplayProfile):

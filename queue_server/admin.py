@@ -62,9 +62,11 @@ def _slug(value, vi, en):
 
 
 def _diff(old, new):
-    """{field: [before, after]} of the fields a change sets differently."""
+    """{field: [before, after]} of the fields a change sets differently (the id names the
+    item in the log entry itself)."""
     old = old or {}
-    return {key: [old.get(key), value] for key, value in new.items() if old.get(key) != value}
+    return {key: [old.get(key), value] for key, value in new.items()
+            if key != "id" and old.get(key) != value}
 
 
 def _log(center, store, kind, actor, data, area=None, counter=None):
@@ -354,12 +356,12 @@ def save_display_profile(center, actor, profile_id, data):
     profile = {
         "id": profile_id, "name": _text(data.get("name"), "Tên cấu hình", "The name", high=100),
         "areas": None, "languages": languages, "layout": data.get("layout", "landscape"),
-        "recent": _int(data.get("recent", 6), "Số lượt gọi gần nhất", "Recent calls shown",
-                       0, 20),
+        "recent": _int(data.get("recent", 10), "Số lượt gọi gần nhất", "Recent calls shown",
+                       8, 16),
         "center_name": _text(data.get("center_name"), "Tên trung tâm hiển thị",
                              "The center name shown", optional=True),
-        "repeat": _int(data.get("repeat", 2), "Số lần đọc mỗi lượt gọi",
-                       "Announcements per call", 1, 5),
+        "repeat": _int(data.get("repeat", 1), "Số lần đọc mỗi lượt gọi",
+                       "Announcements per call", 1, 3),
     }
     with center.store.transaction() as store:
         if areas:

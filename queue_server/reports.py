@@ -14,6 +14,7 @@ Definitions (the reports page states them too):
 - a period is a range of service days (the local date of issue), both included.
 """
 import json
+import math
 import re
 from datetime import date
 
@@ -55,6 +56,13 @@ SUMS = ("issued", "priority", "waited", "wait_sum", "within", "called", "served"
 ORIGIN_SUMS = ("issued", "priority", "waited", "wait_sum", "within")
 END_SUMS = ("called", "served", "no_show", "cancelled", "transferred_in", "service_n",
             "service_sum", "ratings", "rating_sum", "satisfied")
+
+
+def _p90(values):
+    """Nearest-rank 90th percentile: the value at rank ceil(0.9 n) (None when empty)."""
+    if not values:
+        return None
+    return sorted(values)[math.ceil(0.9 * len(values)) - 1]
 
 
 def _add(into, group, keys):
@@ -116,12 +124,11 @@ def summary(center, first, last):
         _add(total, group, SUMS)
         if group["servant"]:
             _add(by_servant.setdefault(group["servant"], {}), group, END_SUMS)
-    p90, p90_all = {}, None
-    for row in store.report_p90_waits(first, last):
-        if row["area"] is not None:
-            p90[row["area"]] = row["wait"]
-        if row["overall"]:
-            p90_all = row["wait"]
+    waits = {}
+    for area_id, wait in store.report_waits(first, last):
+        waits.setdefault(area_id, []).append(wait)
+    p90 = {area_id: _p90(values) for area_id, values in waits.items()}
+    p90_all = _p90([wait for values in waits.values() for wait in values])
     names = {u["username"]: u["name"] for u in store.users()}
     return {
         "from": first, "to": last,

@@ -211,7 +211,7 @@ def test_bad_settings_get_clear_messages(refusing_admin, change, words):
 
 def test_display_profiles_keep_the_shape_the_display_reads(admin, app):
     profile = {"name": "Sảnh tầng 1", "areas": ["transport", "justice"], "languages": ["vi"],
-               "layout": "portrait", "recent": 4, "center_name": None, "repeat": 3}
+               "layout": "portrait", "recent": 12, "center_name": None, "repeat": 3}
     assert admin.put("/api/v1/admin/display-profiles/hall", json=profile).status_code == 200
     stored = app.extensions["hangcho"].store.get_setting("display_profiles")
     assert stored == {"hall": dict(profile, id="hall")}
@@ -219,6 +219,8 @@ def test_display_profiles_keep_the_shape_the_display_reads(admin, app):
             422, "layout")
     refused(admin.put("/api/v1/admin/display-profiles/hall", json=dict(profile, areas=["x"])),
             422, "area")
+    refused(admin.put("/api/v1/admin/display-profiles/hall", json=dict(profile, recent=30)),
+            422, "8 to 16")
     assert admin.delete("/api/v1/admin/display-profiles/hall").status_code == 200
     assert app.extensions["hangcho"].store.get_setting("display_profiles") == {}
 
@@ -237,3 +239,12 @@ def test_every_change_is_logged_with_who_made_it(admin):
     assert log[0]["data"]["password_reset"] is True and "87654321" not in str(log)
     assert log[2]["data"]["changes"] == {"name": ["Quầy 1", "Quầy 1 — ưu tiên"]}
     assert log[3]["data"]["changes"]["target_wait_s"] == [1800, 1200]
+
+
+def test_remote_tickets_switch_on_and_off_live(admin, app):
+    visitor = app.test_client()
+    assert visitor.post("/api/v1/tickets", json={"area": "labour"}).status_code == 401
+    admin.patch("/api/v1/admin/settings", json={"remote_tickets": True})
+    assert visitor.post("/api/v1/tickets", json={"area": "labour"}).status_code == 201
+    admin.patch("/api/v1/admin/settings", json={"remote_tickets": False})
+    assert visitor.post("/api/v1/tickets", json={"area": "labour"}).status_code == 401

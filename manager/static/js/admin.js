@@ -240,7 +240,10 @@
       option.value = role;
       return option;
     }));
-    Staff.fill($("users-table").tBodies[0], config.users.map(function (u) {
+    var users = config.users.slice().sort(function (a, b) {
+      return a.username.localeCompare(b.username, undefined, {numeric: true});
+    });
+    Staff.fill($("users-table").tBodies[0], users.map(function (u) {
       var tr = Staff.row([u.username, u.name || "", Hangcho.t("role_" + u.role),
         {node: Hangcho.el("span", "mg-badge " + (u.disabled ? "off" : "ok"),
                           Hangcho.t(u.disabled ? "user_disabled" : "user_active"))},
@@ -323,8 +326,8 @@
     field(form, "name").value = p ? p.name : "";
     field(form, "layout").value = p ? p.layout : "landscape";
     field(form, "languages").value = p ? p.languages.join(",") : "vi,en";
-    field(form, "recent").value = p ? p.recent : 6;
-    field(form, "repeat").value = p ? p.repeat : 2;
+    field(form, "recent").value = p ? p.recent : 10;
+    field(form, "repeat").value = p ? p.repeat : 1;
     field(form, "center_name").value = p ? (p.center_name || "") : "";
     $("display-areas").querySelectorAll("input").forEach(function (box) {
       box.checked = !!(p && p.areas && p.areas.indexOf(box.value) >= 0);

@@ -41,7 +41,8 @@
     longest.setAttribute("data-target", area.target_wait_s || "");
     var tr = Staff.row([
       {node: cell}, {text: area.waiting, cls: "num ov-waiting"},
-      {node: longest, cls: "num"}, {text: Staff.time(area.estimated_wait_s), cls: "num"},
+      {node: longest, cls: "num"}, {text: area.estimated_wait_s !== null && area.estimated_wait_s < 60 ?
+        Hangcho.t("under_a_minute") : Staff.time(area.estimated_wait_s), cls: "num"},
       {text: Staff.time(area.target_wait_s), cls: "num"},
       {text: Staff.num(area.served), cls: "num"},
       {text: Staff.pct(area.within_target_pct), cls: "num"},
@@ -99,8 +100,9 @@
     });
     $("ov-waiting").textContent = Staff.num(waiting);
     $("ov-served").textContent = Staff.num(served);
-    $("ov-counters").textContent = Hangcho.t("counters_tile", {open: open, paused: paused,
-                                                               all: data.counters.length});
+    $("ov-counters").textContent = open + " / " + data.counters.length;
+    $("ov-counters").appendChild(Hangcho.el("small", "mg-tile-note",
+      Hangcho.t("counters_paused", {paused: paused})));
     $("ov-updated").textContent = Staff.at(data.now);
     tick();
   }

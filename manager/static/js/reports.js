@@ -73,7 +73,7 @@
       return Staff.row([s.name + " (" + s.username + ")", {text: Staff.num(s.served), cls: "num"},
         {text: Staff.num(s.no_show), cls: "num"}, {text: Staff.time(s.avg_service_s), cls: "num"},
         {text: Staff.time(s.total_service_s), cls: "num"},
-        {text: s.avg_rating === null ? "—" : s.avg_rating.toFixed(2), cls: "num"},
+        {text: Staff.num(s.avg_rating, 2), cls: "num"},
         {text: Staff.num(s.ratings), cls: "num"}, {text: Staff.pct(s.satisfied_pct), cls: "num"}]);
     }));
     $("rp-no-servants").classList.toggle("hidden", report.servants.length > 0);
@@ -95,6 +95,7 @@
 
   function chart(id, config) {
     if (charts[id]) charts[id].destroy();
+    config.options.locale = Hangcho.lang() === "en" ? "en-GB" : "vi-VN";
     charts[id] = new Chart($(id), config);
   }
 
@@ -106,11 +107,11 @@
       data: {
         labels: hours.map(function (h) { return h.hour + ":00"; }),
         datasets: [
-          {type: "bar", label: Hangcho.t("series_arrivals"), yAxisID: "y",
+          {type: "bar", label: Hangcho.t("series_arrivals"), yAxisID: "y", order: 2,
            data: hours.map(function (h) { return h.arrivals; }), backgroundColor: "#7ea6c4"},
-          {type: "line", label: Hangcho.t("series_avg_wait"), yAxisID: "y1", tension: 0.25,
+          {type: "line", label: Hangcho.t("series_avg_wait"), yAxisID: "y1", tension: 0.25, order: 1,
            data: hours.map(function (h) { return minutes(h.avg_wait_s); }),
-           borderColor: "#b3261e", backgroundColor: "#b3261e", spanGaps: true}
+           borderColor: "#b3261e", backgroundColor: "#b3261e", spanGaps: false}
         ]
       },
       options: {maintainAspectRatio: false, animation: false, interaction: {mode: "index"},

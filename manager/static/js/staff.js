@@ -18,6 +18,11 @@
     $("mg-username").focus();
   }
 
+  function centerName() {
+    var center = Hangcho.center;
+    $("mg-center").textContent = (Hangcho.lang() === "en" && center.name_en) || center.name;
+  }
+
   function enter(me) {
     var need = $("mg-main").getAttribute("data-need") || "manager";
     if (!me || RANK[me.role] === undefined || RANK[me.role] < RANK[need]) {
@@ -43,6 +48,7 @@
       if (here) here.classList.add("active");
       $("mg-lang").addEventListener("click", function () {
         Hangcho.setLang(Hangcho.lang() === "vi" ? "en" : "vi");
+        centerName();
         document.dispatchEvent(new CustomEvent("hangcho:lang"));
       });
       $("mg-signout").addEventListener("click", function () {
@@ -61,6 +67,7 @@
           });
       });
       Hangcho.translate(document);
+      centerName();
       if (!Hangcho.token(SCOPE)) { showSignin(); return; }
       Hangcho.api("GET", "/me", null, SCOPE).then(function (r) {
         if (r.ok) enter(r.data.user);
@@ -109,18 +116,21 @@
     /* A time (ISO string) as the center's local wall-clock time; withDate adds the date. */
     at: function (iso, withDate) {
       if (!iso) return "—";
-      var options = {timeZone: Hangcho.center.timezone || undefined, hour: "2-digit",
-                     minute: "2-digit", second: "2-digit", hour12: false};
-      if (withDate) { options.day = "2-digit"; options.month = "2-digit"; options.year = "numeric"; }
-      return new Intl.DateTimeFormat(Hangcho.lang() === "en" ? "en-GB" : "vi-VN", options)
-        .format(new Date(iso));
+      var zone = Hangcho.center.timezone || undefined, when = new Date(iso);
+      var time = new Intl.DateTimeFormat("en-GB", {timeZone: zone, hour: "2-digit",
+        minute: "2-digit", second: "2-digit", hour12: false}).format(when);
+      if (!withDate) return time;
+      return new Intl.DateTimeFormat("en-GB", {timeZone: zone, day: "2-digit", month: "2-digit",
+        year: "numeric"}).format(when) + " " + time;
     },
     pct: function (value) {
-      return value === null || value === undefined ? "—" : value.toFixed(1) + " %";
+      return value === null || value === undefined ? "—" : Staff.num(value, 1) + " %";
     },
-    num: function (value) {
+    /* A number in the page's language (1.234,5 in Vietnamese), with `digits` decimals. */
+    num: function (value, digits) {
       if (value === null || value === undefined) return "—";
-      return value.toLocaleString(Hangcho.lang() === "en" ? "en-GB" : "vi-VN");
+      return value.toLocaleString(Hangcho.lang() === "en" ? "en-GB" : "vi-VN",
+        {minimumFractionDigits: digits || 0, maximumFractionDigits: digits || 0});
     },
     /* A table row of cells (text, or {text, cls}). */
     row: function (cells) {
