@@ -12,8 +12,8 @@ At every issue the simulation records the estimated wait the system would show
 the area's recent service times / open counters of the area); when the day is
 over it compares both with the wait that followed (first call - issue).
 
-    .venv/bin/python -m bench.simulate                 # the benchmark (about a minute)
-    .venv/bin/python -m bench.simulate --sizes ordinary --seeds 1
+    .venv/bin/python -m bench.simulate                 # the benchmark (a few minutes)
+    .venv/bin/python -m bench.simulate --days ordinary=1
 """
 import argparse
 import heapq
@@ -45,6 +45,7 @@ class Issued:
     position: int
     estimate: int | None
     naive: int | None
+    compute_ms: float = 0.0   # reading the store and estimating, for this ticket
     wait: float | None = None
 
 
@@ -60,8 +61,9 @@ def naive_estimate(store, area_id, position):
 class DayRun:
     """One working day replayed on a Center: a discrete-event simulation."""
 
-    def __init__(self, center, day, record=True):
+    def __init__(self, center, day, record=True, paused_back=True):
         self.center, self.day, self.record = center, day, record
+        self.paused_back = paused_back
         self.events = []
         self.order = itertools.count()
         self.plans = {c.number: c for c in day.counters}
@@ -113,10 +115,13 @@ class DayRun:
         if self.record:
             store = self.center.store
             position = store.position(ticket)
-            estimate = area_estimator(store, visitor.area, self.center.clock.now())(
-                position, priority=visitor.priority)
+            started = time.perf_counter()
+            estimate = area_estimator(store, visitor.area, self.center.clock.now(),
+                                      paused_back=self.paused_back)(position, visitor.priority)
+            spent = (time.perf_counter() - started) * 1000
             self.issued.append(Issued(ticket["id"], visitor.area, visitor.priority, position,
-                                      estimate, naive_estimate(store, visitor.area, position)))
+                                      estimate, naive_estimate(store, visitor.area, position),
+                                      spent))
         self.wake(visitor.area)
 
     def wake(self, area_id):
@@ -238,11 +243,13 @@ def new_center(day, path=":memory:"):
     return queue.Center(store=store, clock=clock)
 
 
-def simulate(size="ordinary", seed=0, warmup_days=1, path=":memory:", day=None):
+def simulate(size="ordinary", seed=0, warmup_days=1, path=":memory:", day=None,
+             paused_back=True):
     """Replay `warmup_days` days (the estimator's prior and pause lengths come from past
     days) then the measured day: `day`, by default `generate_day(size, seed)`.
 
     Returns the measured day's Issued records. The warm-up days have their own seeds.
+    `paused_back=False` measures the estimator counting no paused counter at all.
     """
     day = day or generate_day(size, seed)
     center = new_center(day, path)
@@ -250,7 +257,7 @@ def simulate(size="ordinary", seed=0, warmup_days=1, path=":memory:", day=None):
         warmup = generate_day(day.size, 10_000 + day.seed * 100 + back,
                               date=previous_date(day.date, back))
         DayRun(center, warmup, record=False).run()
-    records = DayRun(center, day).run()
+    records = DayRun(center, day, paused_back=paused_back).run()
     center.store.close()
     return records
 
@@ -279,6 +286,9 @@ def summary(records):
                     "bias_min": statistics.fmean(getattr(r, key) - r.wait
                                                  for r in comparable(records)) / 60}
     out["improvement_pct"] = 100 * (1 - out["estimate"]["mae_min"] / out["naive"]["mae_min"])
+    spent = sorted(r.compute_ms for r in records)
+    out["compute_ms"] = {"median": statistics.median(spent),
+                         "p99": spent[int(0.99 * (len(spent) - 1))]}
     return out
 
 
@@ -286,42 +296,57 @@ def _line(label, s):
     e, n = s["estimate"], s["naive"]
     return (f"| {label} | {s['compared']} | {s['mean_wait_min']:.1f} | {e['mae_min']:.1f} | "
             f"{e['median_min']:.1f} | {e['p90_min']:.1f} | {n['mae_min']:.1f} | "
-            f"{n['median_min']:.1f} | {n['p90_min']:.1f} | {s['improvement_pct']:.0f}% |")
+            f"{n['median_min']:.1f} | {n['p90_min']:.1f} | {s['improvement_pct']:.0f}% | "
+            f"{s['compute_ms']['median']:.1f} / {s['compute_ms']['p99']:.1f} |")
+
+
+def parse_days(spec):
+    """'ordinary=3,busy=3,large=1' -> [("ordinary", 3), ("busy", 3), ("large", 1)]."""
+    days = []
+    for part in filter(None, spec.split(",")):
+        size, _, count = part.partition("=")
+        if size not in SIZES:
+            raise ValueError(f"unknown size {size!r}; choose from {', '.join(SIZES)}")
+        days.append((size, int(count or 1)))
+    return days
 
 
 def main(argv=None):
     """Run the benchmark and print a Markdown table of the errors."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="ordinary,busy,large",
-                        help="comma-separated day sizes (%(default)s)")
-    parser.add_argument("--seeds", type=int, default=3, help="days per size (%(default)s)")
+    parser.add_argument("--days", default="ordinary=3,busy=3,large=1",
+                        help="day sizes and how many seeded days of each (%(default)s)")
     parser.add_argument("--warmup-days", type=int, default=1,
                         help="days replayed before each measured day (%(default)s)")
+    parser.add_argument("--paused-never-back", action="store_true",
+                        help="count no paused counter, not even from its likely return")
     parser.add_argument("--file", action="store_true",
                         help="use a temporary database file instead of memory")
     args = parser.parse_args(argv)
-    sizes = [s for s in args.sizes.split(",") if s]
-    for size in sizes:
-        if size not in SIZES:
-            parser.error(f"unknown size {size!r}; choose from {', '.join(SIZES)}")
+    try:
+        days = parse_days(args.days)
+    except ValueError as error:
+        parser.error(str(error))
     print("| day | tickets compared | mean wait | estimator MAE | median | p90 | naive MAE "
-          "| median | p90 | lower error |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| median | p90 | lower error | estimator ms (median / p99) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     everything = []
-    for size in sizes:
+    for size, count in days:
         per_size = []
-        for seed in range(1, args.seeds + 1):
+        for seed in range(1, count + 1):
             started = time.monotonic()
             with tempfile.TemporaryDirectory() as tmp:
                 path = f"{tmp}/sim.db" if args.file else ":memory:"
-                records = simulate(size, seed, args.warmup_days, path)
+                records = simulate(size, seed, args.warmup_days, path,
+                                   paused_back=not args.paused_never_back)
             per_size += records
             print(_line(f"{size} #{seed}", summary(records)), flush=True)
-            print(f"  ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
-        if args.seeds > 1:
+            print(f"  ({size} #{seed}: {time.monotonic() - started:.0f} s)", file=sys.stderr,
+                  flush=True)
+        if count > 1:
             print(_line(f"**{size}, all**", summary(per_size)))
         everything += per_size
-    if len(sizes) > 1:
+    if len(days) > 1:
         print(_line("**all days**", summary(everything)))
     print("\nMinutes; errors are |estimate - actual wait| at issue time, over tickets where "
           "both estimates exist.")

@@ -2,11 +2,17 @@
 
 One estimator serves every place a wait is shown (kiosk, ticket, tracking page,
 display). It looks at the counters serving the area right now (open, not paused),
-at how long each of them still needs for the ticket it holds, at each servant's
-speed and at how long a call has held a counter in the area lately, and finds
-when the ticket's turn comes as those counters free up one after another. It
-answers None when there is no basis yet: no open counter for the area, or no
-service time seen in the area (today or in the last weeks) and no free counter.
+at how long each of them probably still needs for the ticket it holds, at each
+servant's speed, at the share of its time a counter serving several areas gives
+this one, and at how long a call has held a counter in the area lately (shrunk
+towards the area's last two weeks); it finds when the ticket's turn comes as those
+counters free up one after another, while the priority tickets and transfers that
+keep coming go ahead of it. A paused counter serves no one now; once the center's
+past pauses say how long they last, it counts from when it is likely back.
+
+It answers None when there is no basis yet: no open counter for the area, or no
+service time seen in the area (today or in the last two weeks) and no free counter.
+Answers are whole seconds, never negative, at most MAX_WAIT_S.
 
 How good it is, against the naive position x average service / open counters,
 is measured by `python -m bench.simulate` (docs/benchmarks.md).
@@ -29,11 +35,11 @@ SAMPLE_CAP_S = 2 * 3600      # a ticket held longer was left open, not served th
 DEFAULT_SIGMA = 0.55         # log-normal spread of service times before there is data
 MIN_REMAINING = 0.1          # an overrunning service still needs this share of a mean one
 CALL_OFFSET = 0.5            # a ticket is called when expected calls reach position - this
-SQRT2 = math.sqrt(2)
-JUMP_WINDOW_S = 3600         # priority tickets and transfers of the last hour go on coming
+JUMP_WINDOW_S = 3600         # the area's pace: the tickets of the last hour
 PAUSE_HISTORY_S = 7 * 86400  # how long pauses last: the last week's
 PAUSE_CAP_S = 3 * 3600       # a longer pause was a counter left paused, not a break
 MIN_PAUSES = 5               # fewer pauses seen lasting this long is no basis
+SQRT2 = math.sqrt(2)
 
 
 @dataclass
@@ -171,16 +177,27 @@ def _clamp(seconds):
 
 # -- from the store --------------------------------------------------------------------
 
-# The prior of each area, per store, recomputed once an hour: it covers two weeks.
+# Per store, what covers days and changes little within an hour: each area's prior
+# and the week's pause lengths. Only the current hour's values are kept.
 _PRIORS = weakref.WeakKeyDictionary()
 _PAUSES = weakref.WeakKeyDictionary()
+
+
+def _hourly(caches, store, now):
+    """The store's cache for the hour of `now` (emptied when the hour changes)."""
+    hour = int(now // 3600)
+    cache = caches.setdefault(store, {})
+    if cache.get("hour") != hour:
+        cache.clear()
+        cache["hour"] = hour
+    return cache
 
 
 def _prior(store, area_id, now):
     """The area's held times over the two weeks before "lately": (count, ServiceTime)."""
     hour = int(now // 3600)
-    cache = _PRIORS.setdefault(store, {})
-    key = (area_id, hour)
+    cache = _hourly(_PRIORS, store, now)
+    key = ("area", area_id)
     if key not in cache:
         until = hour * 3600 - RECENT_S
         row = store.estimator_history(area_id, until - HISTORY_S, until, SAMPLE_CAP_S)
@@ -192,6 +209,17 @@ def _prior(store, area_id, now):
                 else DEFAULT_SIGMA
             cache[key] = (row["n"], ServiceTime(mean, sigma))
     return cache[key]
+
+
+def latest(rows, limit=SAMPLES_PER_AREA):
+    """The `limit` most recently finished of each area's sample rows."""
+    rows = sorted(rows, key=lambda row: row["finished_at"], reverse=True)
+    kept, out = {}, []
+    for row in rows:
+        if kept.get(row["area"], 0) < limit:
+            kept[row["area"]] = kept.get(row["area"], 0) + 1
+            out.append(row)
+    return out
 
 
 def service_times(store, area_ids, rows, now):
@@ -236,48 +264,81 @@ def servant_speeds(rows, times):
     return speeds
 
 
-def counter_share(counter, area_id, waiting, times, counters):
-    """The share of a counter's calls that will go to `area_id`.
+def equal_waits(backlog, others, capacity):
+    """Split `capacity` counters over areas so that their waits even out.
 
-    Call-next takes the oldest ticket across the counter's areas, so a counter
-    serving several areas is drawn to the one whose line moves slowest: the share
-    is the split that would give its areas equal waits (backlog / capacity), the
-    other open counters of each area counting fully, or by the number of their areas.
+    `backlog`: seconds of work waiting per area; `others`: the other counters serving
+    each area. Returns {area: counters of the capacity it gets}.
     """
-    if len(counter["areas"]) == 1:
-        return 1.0
-    backlog, others = {}, {}
-    for x in counter["areas"]:
-        per_call = times.get(x) or times.get(area_id)
-        backlog[x] = waiting.get(x, 0) * (per_call.mean_s if per_call else 1.0)
-        others[x] = sum(1.0 / len(c["areas"]) for c in counters
-                        if c["number"] != counter["number"] and c["status"] == "open"
-                        and x in c["areas"])
     active = {x for x in backlog if backlog[x] > 0}
     while active:
-        level = sum(backlog[x] for x in active) / (1.0 + sum(others[x] for x in active))
+        level = sum(backlog[x] for x in active) / (capacity + sum(others[x] for x in active))
         keep = {x for x in active if backlog[x] > others[x] * level}
         if keep == active:
-            return max(0.0, backlog[area_id] / level - others[area_id]) \
-                if area_id in active else 0.0
+            return {x: max(backlog[x] / level - others[x], 0.0) if x in active else 0.0
+                    for x in backlog}
         active = keep
-    return 1.0 / len(counter["areas"])
+    return {x: capacity / len(backlog) for x in backlog}
+
+
+def split_shares(groups, dedicated, line, times, default_s, rounds=4):
+    """How counters serving several areas split their time: {areas: {area: share}}.
+
+    Call-next takes the oldest ticket across a counter's areas, so such a counter is
+    drawn to the area whose line moves slowest: it gives its areas equal waits
+    (backlog / capacity). `groups`: {areas: how many open counters serve exactly
+    those}; `dedicated`: {area: open counters serving it alone}; `default_s`: the
+    service time of an area with none seen yet. The groups' splits depend on one
+    another, so they are settled over a few rounds.
+    """
+    shares = {g: {x: 1.0 / len(g) for x in g} for g in groups}
+    backlog = {x: line.get(x, 0) * (times[x].mean_s if times.get(x) else default_s)
+               for g in groups for x in g}
+    for _ in range(rounds):
+        for g, count in groups.items():
+            others = {x: dedicated.get(x, 0) + sum(n * shares[h][x] for h, n in groups.items()
+                                                   if h != g and x in h) for x in g}
+            split = equal_waits({x: backlog[x] for x in g}, others, max(count, 1))
+            shares[g] = {x: min(split[x] / max(count, 1), 1.0) for x in g}
+    return shares
+
+
+def connected_groups(counters, area_id):
+    """The area's web of shared counters: ({areas: open counters serving exactly those},
+    {area: open counters serving it alone}) over the areas linked to `area_id` by them."""
+    open_ = [c for c in counters if c["status"] == "open"]
+    groups = {}
+    for c in open_:
+        if len(c["areas"]) > 1:
+            key = tuple(sorted(c["areas"]))
+            groups[key] = groups.get(key, 0) + 1
+    linked, grew = {area_id}, True
+    while grew:
+        grew = False
+        for key in groups:
+            if linked & set(key) and not set(key) <= linked:
+                linked |= set(key)
+                grew = True
+    dedicated = {}
+    for c in open_:
+        if len(c["areas"]) == 1 and c["areas"][0] in linked:
+            dedicated[c["areas"][0]] = dedicated.get(c["areas"][0], 0) + 1
+    return {k: n for k, n in groups.items() if linked & set(k)}, dedicated
 
 
 def pause_lengths(store, now):
     """How long the counters' pauses lasted over the last week (s, sorted), per hour."""
     hour = int(now // 3600)
-    cache = _PAUSES.setdefault(store, {})
-    if hour not in cache:
+    cache = _hourly(_PAUSES, store, now)
+    if "lengths" not in cache:
         started, lengths = {}, []
         for event in store.estimator_pause_events(hour * 3600 - PAUSE_HISTORY_S, hour * 3600):
             if event["kind"] == "pause":
                 started[event["counter"]] = event["at"]
             elif event["counter"] in started:
                 lengths.append(min(event["at"] - started.pop(event["counter"]), PAUSE_CAP_S))
-        cache.clear()
-        cache[hour] = sorted(lengths)
-    return cache[hour]
+        cache["lengths"] = sorted(lengths)
+    return cache["lengths"]
 
 
 def pause_left(lengths, elapsed_s):
@@ -289,11 +350,12 @@ def pause_left(lengths, elapsed_s):
     return longer[len(longer) // 2] - elapsed_s
 
 
-def working_counters(store, counters, area_id, now):
+def working_counters(store, counters, area_id, now, paused_back=True):
     """The counters of an area that will call: [(counter, seconds until it can start)].
 
     Open counters start now. A paused counter serves no one now; it counts from when
-    it is likely back, once the center's past pauses say how long they last.
+    it is likely back, once the center's past pauses say how long they last (not at
+    all with `paused_back=False`).
     """
     working = []
     lengths = None
@@ -302,7 +364,7 @@ def working_counters(store, counters, area_id, now):
             continue
         if c["status"] == "open":
             working.append((c, 0.0))
-        elif c["status"] == "paused":
+        elif c["status"] == "paused" and paused_back:
             lengths = pause_lengths(store, now) if lengths is None else lengths
             left = pause_left(lengths, now - (c["status_since"] or now))
             if left is not None:
@@ -310,7 +372,7 @@ def working_counters(store, counters, area_id, now):
     return working
 
 
-def area_estimator(store, area_id, now=None):
+def area_estimator(store, area_id, now=None, paused_back=True):
     """A function (position, priority=False) -> estimated wait (int seconds) or None.
 
     Reads the store once (a few small queries; the two-week prior and the week's
@@ -318,34 +380,48 @@ def area_estimator(store, area_id, now=None):
     """
     now = time.time() if now is None else now
     counters = store.estimator_counters()
-    working = working_counters(store, counters, area_id, now)
+    working = working_counters(store, counters, area_id, now, paused_back)
     if not any(c["status"] == "open" for c, _ in working):
         return lambda position, priority=False: None
-    area_ids = sorted({area_id} | {x for c, _ in working for x in c["areas"]}
+    groups, dedicated = connected_groups(counters, area_id)
+    for c, _ in working:  # a paused counter back soon splits like the open ones
+        if len(c["areas"]) > 1:
+            groups.setdefault(tuple(sorted(c["areas"])), 0)
+    area_ids = sorted({area_id} | {x for key in groups for x in key}
                       | {c["current_area"] for c, _ in working if c["current_area"]})
-    rows = store.estimator_samples(area_ids, now - RECENT_S, SAMPLES_PER_AREA)
+    rows = latest(store.estimator_samples(area_ids, now - RECENT_S, SAMPLES_PER_AREA))
     times = service_times(store, area_ids, rows, now)
     waiting = store.estimator_waiting()
     own = times[area_id]
-    if own is None:
-        # No service time seen yet: only counters free right now are a basis.
-        free_now = [c for c, start in working if start == 0 and c["current_ticket"] is None]
 
+    def shares_for(position, priority):
+        """Each working counter's share of its time for this area, as the lines stand."""
+        line = {x: n[1] if priority else n[0] for x, n in waiting.items()}
+        line[area_id] = max(line.get(area_id, 0), position)
+        split = split_shares(groups, dedicated, line, times, own.mean_s if own else 1.0)
+        return [1.0 if len(c["areas"]) == 1 else split[tuple(sorted(c["areas"]))][area_id]
+                for c, _ in working]
+
+    if own is None:
         def estimate_without_basis(position, priority=False):
-            """0 when a free counter will call the ticket at once, else None."""
+            """No service time seen yet: 0 when free counters will call the ticket at
+            once, else None."""
             if position is None or position < 1:
                 return None
-            line = {x: n[1] if priority else n[0] for x, n in waiting.items()}
-            line[area_id] = max(line.get(area_id, 0), position)
-            shares = sum(counter_share(c, area_id, line, times, counters) for c in free_now)
-            return 0 if shares >= position - CALL_OFFSET else None
+            free_now = sum(share for share, (c, start) in zip(shares_for(position, priority),
+                                                                working)
+                           if start == 0 and c["current_ticket"] is None)
+            return 0 if free_now >= position - CALL_OFFSET else None
 
         return estimate_without_basis
     speeds = servant_speeds(rows, times)
-    jumps = store.estimator_jumps(area_id, now - JUMP_WINDOW_S)
+    # Tickets that go ahead come at the area's pace: today's share of them among the
+    # area's tickets, times the tickets of the last hour.
+    counts = store.estimator_jumps(area_id, now - RECENT_S, now - JUMP_WINDOW_S)
+    pace = counts["recent"] / JUMP_WINDOW_S / max(counts["issued"], 1)
     # A ticket that goes ahead delays this one when a counter of this area alone
     # serves it; a counter shared with other areas takes that time from them.
-    dedicated = sum(len(c["areas"]) == 1 for c, _ in working) / len(working)
+    alone = sum(len(c["areas"]) == 1 for c, _ in working) / len(working)
     base = []
     for c, start in working:
         speed = speeds.get(c["servant"], 1.0)
@@ -353,7 +429,7 @@ def area_estimator(store, area_id, now=None):
         if start == 0 and c["current_ticket"] is not None:
             holding = Holding(times.get(c["current_area"]) or own,
                               now - (c["current_since"] or now), speed)
-        base.append((c, own.mean_s * speed, holding, start))
+        base.append((own.mean_s * speed, holding, start))
 
     def estimate(position, priority=False):
         """Seconds until the ticket at `position` in the area is likely called, or None.
@@ -363,11 +439,9 @@ def area_estimator(store, area_id, now=None):
         """
         if position is None or position < 1:
             return None
-        line = {x: n[1] if priority else n[0] for x, n in waiting.items()}
-        line[area_id] = max(line.get(area_id, 0), position)
-        servers = [Server(counter_share(c, area_id, line, times, counters), per_call, holding,
-                          start) for c, per_call, holding, start in base]
-        jump_rate = (jumps["transfers"] + (0 if priority else jumps["priority"])) / JUMP_WINDOW_S
-        return _clamp(wait_for_call(position, servers, jump_rate * dedicated))
+        servers = [Server(share, per_call, holding, start) for share, (per_call, holding, start)
+                   in zip(shares_for(position, priority), base)]
+        ahead = counts["transferred"] + (0 if priority else counts["priority"])
+        return _clamp(wait_for_call(position, servers, ahead * pace * alone))
 
     return estimate

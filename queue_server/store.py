@@ -572,18 +572,22 @@ class Store:
         return [_counter(row) for row in rows]
 
     def estimator_samples(self, area_ids, since, limit=40):
-        """The latest `limit` held times (s) per area of tickets finished since `since`
-        (epoch) and issued at most 6 hours before it: rows of area, servant, s."""
-        marks = ", ".join("?" for _ in area_ids)
-        # priority IN (0, 1) lets SQLite use the whole (status, area, priority, issued_at)
-        # index, so only the recent tickets of these areas are read.
-        return self._all(
-            f"SELECT area, servant, s FROM (SELECT area, servant, {self._HELD_S} AS s, "
-            "row_number() OVER (PARTITION BY area ORDER BY finished_at DESC) AS n "
-            f"FROM tickets WHERE status IN ('done', 'no_show') AND area IN ({marks}) "
-            "AND priority IN (0, 1) AND issued_at >= ? AND finished_at >= ? "
-            "AND called_at IS NOT NULL) WHERE n <= ? AND s > 0",
-            (*area_ids, since - 6 * 3600, since, limit))
+        """Held times (s) of the latest `limit` tickets of each area (by issue time) that
+        were issued since `since` and have been served or marked no-show: rows of area,
+        servant, finished_at, s (at most 4 x limit per area; the caller keeps the newest)."""
+        # One index range per (status, area, priority), read backwards and cut at `limit`:
+        # a few hundred rows at most, however busy the day.
+        part = (f"SELECT * FROM (SELECT area, servant, finished_at, {self._HELD_S} AS s "
+                "FROM tickets WHERE status = ? AND area = ? AND priority = ? "
+                "AND issued_at >= ? ORDER BY issued_at DESC LIMIT ?)")
+        parts, params = [], []
+        for area_id in area_ids:
+            for status in ("done", "no_show"):
+                for priority in (0, 1):
+                    parts.append(part)
+                    params += [status, area_id, priority, since, limit]
+        return [row for row in self._all(" UNION ALL ".join(parts), params)
+                if row["s"] is not None and row["s"] > 0]
 
     def estimator_history(self, area_id, since, until, cap_s):
         """Count, mean and mean square of an area's held times (each capped at `cap_s`)
@@ -612,14 +616,17 @@ class Store:
         return self._all("SELECT counter, kind, at FROM events WHERE at >= ? AND at < ? "
                          "AND kind IN ('pause', 'resume', 'close') ORDER BY id", (since, until))
 
-    def estimator_jumps(self, area_id, since):
-        """Tickets that went ahead of the line of an area since `since` (epoch): priority
-        tickets issued there, and tickets transferred there (they keep their issue time)."""
+    def estimator_jumps(self, area_id, since, recent_since):
+        """Tickets of an area issued since `since` (epoch): how many, how many of them are
+        priority tickets, how many came by transfer (both go ahead of the line), and how
+        many were issued since `recent_since`."""
         return self._one(
-            "SELECT count(CASE WHEN kind = 'issue' THEN 1 END) AS priority, "
-            "count(CASE WHEN kind = 'transfer' THEN 1 END) AS transfers FROM events "
-            "WHERE at >= ? AND area = ? AND (kind = 'transfer' OR (kind = 'issue' "
-            "AND json_extract(data, '$.priority') = 1))", (since, area_id))
+            "SELECT count(*) AS issued, coalesce(sum(priority), 0) AS priority, "
+            "coalesce(sum(origin_area != area), 0) AS transferred, "
+            "coalesce(sum(issued_at >= ?), 0) AS recent FROM tickets "
+            "WHERE status IN ('waiting', 'called', 'done', 'no_show', 'cancelled') "
+            "AND area = ? AND priority IN (0, 1) AND issued_at >= ?",
+            (recent_since, area_id, since))
 
 
 def _day_before(epoch):
