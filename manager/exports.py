@@ -2,16 +2,14 @@
 same rows and the period's area and servant figures."""
 import csv
 import io
-import time
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from queue_server.reports import EXPORT_COLUMNS
+from queue_server.reports import EXPORT_COLUMNS, pause
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-YIELD_EVERY = 500
 TIME_COLUMNS = ("issued_at", "called_at", "finished_at")
 # Free text typed by people: a spreadsheet must never run it as a formula.
 TEXT_COLUMNS = ("procedure", "dossier_id", "rating_comment", "servant", "rating_reasons")
@@ -49,7 +47,7 @@ def tickets_csv(center, rows):
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
     for index, row in enumerate(rows):
-        _pause(index)
+        pause(index)
         cells = _cells(center, row, lambda c, v: c.clock.iso(v))
         writer.writerow(["" if v is None else ("true" if v is True else "false")
                          if isinstance(v, bool) else v for v in cells])
@@ -59,13 +57,6 @@ def tickets_csv(center, rows):
 def _local(center, epoch):
     # Excel has no time zones: local wall-clock times, as the header says.
     return center.clock.local(epoch).replace(tzinfo=None) if epoch is not None else None
-
-
-def _pause(index):
-    """Let the server's other work run during a long export (a gevent yield when served,
-    a no-op otherwise): a month's workbook takes seconds and must not freeze the displays."""
-    if index % YIELD_EVERY == 0:
-        time.sleep(0)
 
 
 def _sheet(book, title, header, rows):
@@ -86,7 +77,7 @@ def _sheet(book, title, header, rows):
                 cell.data_type = "s"
                 values[position] = cell
         sheet.append(values)
-        _pause(index)
+        pause(index)
 
 
 def tickets_xlsx(center, rows, summary):

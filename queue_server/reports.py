@@ -16,6 +16,7 @@ Definitions (the reports page states them too):
 import json
 import math
 import re
+import time
 from datetime import date
 
 from . import views
@@ -25,6 +26,15 @@ MAX_PERIOD_DAYS = 366
 # Edges (seconds) of the service-time distribution; the last bin is open-ended.
 SERVICE_BINS_S = (0, 120, 240, 360, 480, 600, 720, 900, 1200, 1500, 1800, 2700, 3600)
 LOW_COMMENTS = 30
+YIELD_EVERY = 100  # rows between two pauses of a long export
+
+
+def pause(index):
+    """Every YIELD_EVERY rows of a long export, let the server's other work run: a month's
+    workbook takes seconds and must not freeze the displays. Under gevent this is a yield
+    (a zero sleep would not let the loop poll the sockets; a millisecond does)."""
+    if index % YIELD_EVERY == 0:
+        time.sleep(0.001)
 
 
 def parse_period(first, last, today):
@@ -206,7 +216,8 @@ EXPORT_COLUMNS = ("number", "area", "status", "priority", "issued_at", "called_a
 def export_rows(center, first, last):
     """One dict per ticket of the period with the EXPORT_COLUMNS, times as epoch seconds."""
     out = []
-    for row in center.store.report_tickets(first, last):
+    for index, row in enumerate(center.store.report_tickets(first, last)):
+        pause(index)
         wait = service = None
         if row["called_at"] is not None:
             wait = round(row["called_at"] - row["issued_at"], 3)
