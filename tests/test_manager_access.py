@@ -58,3 +58,15 @@ def test_a_manager_reads_reports_but_cannot_administer(app, client):
 def test_a_wrong_token_is_refused(client):
     answer = client.get("/api/v1/reports/summary", headers={"Authorization": "Bearer nope"})
     assert answer.status_code == 401 and answer.json["error"] == "unauthorized"
+
+
+def test_the_openapi_document_describes_every_guarded_route(app, client):
+    spec = client.get("/api/openapi.json").json
+    for method, path in guarded_routes(app):
+        templated = re.sub(r"/(transport|1|servant1|hall)$", "/{x}", path)
+        operations = [ops for p, ops in spec["paths"].items()
+                      if re.sub(r"\{[^}]+\}", "{x}", p) == templated]
+        assert operations and method.lower() in operations[0], (method, path)
+        assert operations[0][method.lower()]["security"], (method, path)
+    area_in = spec["paths"]["/api/v1/admin/areas/{area_id}"]["put"]["requestBody"]
+    assert area_in["content"]["application/json"]["schema"]
