@@ -1,4 +1,5 @@
 """Accounts and tokens: argon2 password hashes, random expiring tokens, role checks."""
+import functools
 import hashlib
 import secrets
 import sqlite3
@@ -10,8 +11,14 @@ from .queue import ROLE_RANK, ROLES, QueueError
 from .store import NotFound
 
 _hasher = PasswordHasher()
-# Verifying against this keeps a wrong username as slow as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-password")
+
+
+@functools.cache
+def _dummy_hash():
+    """Verifying against this keeps a wrong username as slow as a wrong password (made on
+    first use, not at import, so the server starts at once)."""
+    return _hasher.hash("not-a-password")
+
 DEVICE_ROLES = ("kiosk", "display")
 
 
@@ -53,7 +60,7 @@ def login(center, username, password):
     except NotFound:
         user = None
     try:
-        _hasher.verify(user["password_hash"] if user else _DUMMY_HASH, password)
+        _hasher.verify(user["password_hash"] if user else _dummy_hash(), password)
         ok = user is not None and not user["disabled"]
     except (VerificationError, InvalidHashError):
         ok = False

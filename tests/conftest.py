@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from support import ServerProcess
+from support import ServerProcess, demo_template
 
 CHROMIUM = os.environ.get("HANGCHO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -13,17 +13,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory):
+def demo_db():
     """A database file with the demo center, built once (argon2 hashing is slow on purpose)."""
-    from queue_server.clock import Clock
-    from queue_server.demo import load_demo
-    from queue_server.queue import Center
-    from queue_server.store import Store
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    store = Store(path)
-    load_demo(Center(store=store, clock=Clock(), settings={}))
-    store.close()
-    return path
+    return demo_template()
 
 
 @pytest.fixture

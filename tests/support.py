@@ -1,6 +1,8 @@
 """Test support: a real server process on a free loopback port, and a small API client."""
 import os
+import shutil
 import signal
+import tempfile
 import socket
 import subprocess
 import sys
@@ -17,6 +19,24 @@ DEMO_PASSWORDS = {"admin": "demo-admin", "manager": "demo-manager", "kiosk1": "d
 def password_for(username):
     """The demo password of a demo account."""
     return DEMO_PASSWORDS.get(username, "demo-servant")
+
+
+_TEMPLATE = []
+
+
+def demo_template():
+    """A database file with the demo center, built once per test process."""
+    if not _TEMPLATE:
+        from queue_server.clock import Clock
+        from queue_server.demo import load_demo
+        from queue_server.queue import Center
+        from queue_server.store import Store
+        path = Path(tempfile.mkdtemp(prefix="hangcho-demo-")) / "demo.db"
+        store = Store(path)
+        load_demo(Center(store=store, clock=Clock(), settings={}))
+        store.close()
+        _TEMPLATE.append(path)
+    return _TEMPLATE[0]
 
 
 def free_port():
@@ -39,8 +59,11 @@ class ServerProcess:
         self.proc = None
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout=30):
+    def start(self, timeout=90):
         """Start the server and wait until /healthz answers."""
+        if self.demo and not self.db.exists():
+            # A copy of a demo database made once: starting a server then hashes nothing.
+            shutil.copy(demo_template(), self.db)
         args = [sys.executable, "-m", "queue_server", "serve", "--host", "127.0.0.1",
                 "--port", str(self.port), "--db", str(self.db)]
         if self.demo:
