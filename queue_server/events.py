@@ -13,9 +13,10 @@ What a call costs is what decides how fast a center's screens follow its counter
 - `called` leaves first, and the websocket writers send it before anything else is
   computed;
 - `queue` events and the trackers' `ticket` updates for places that moved are sent by
-  one background task right after the request (under the gevent server): when requests
-  come faster than that task runs, it sends each area's latest state once instead of
-  once per change. Without a green-thread server (tests, tools) they are sent at once;
+  one background task right after the request (under the gevent server), at most every
+  PUSH_INTERVAL_S: when changes come faster, it sends each area's latest state once
+  instead of once per change. Without a green-thread server (tests, tools) they are sent
+  at once. The tracker of the ticket that was called or finished hears it at once;
 - a tracker update is built only for tickets somebody tracks, from one query per area
   (positions follow from the calling order) and one estimator per area;
 - with a message queue, every process updates its own trackers: the process that made
@@ -32,9 +33,9 @@ from . import views
 socketio = SocketIO()
 log = logging.getLogger("hangcho.events")
 
-# A pass of the background task over what changed happens at most this often, so a burst
-# of changes costs one `queue` event per area, not one per change.
-PUSH_INTERVAL_S = 0.05
+# A pass of the background task over what changed happens at most this often, so a busy
+# minute costs a screen one `queue` event per area every half second, not one per change.
+PUSH_INTERVAL_S = 0.5
 TRACKER_CHANNEL = "hangcho-trackers"
 
 
@@ -84,7 +85,10 @@ def push(center, change):
     if ticket and ticket["status"] == "waiting" and ticket["priority"] and not change.call:
         # A priority ticket goes ahead of the area's ordinary ones: their places move.
         moved.add(ticket["area"])
-    _pending.add(center, change.areas, moved, tickets)
+    # The tracker of a ticket that was called or finished hears it now; places that moved
+    # and queue lengths go to the background task.
+    push_trackers(center, (), tickets)
+    _pending.add(center, change.areas, moved, ())
     _trackers.publish(moved, tickets)
 
 
