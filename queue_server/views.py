@@ -28,9 +28,9 @@ def remembered(center, key, build):
 
 
 def estimator_of(center, area_id):
-    """The estimated-wait function of an area (see `remembered`)."""
+    """The estimated-wait function of an area (see `remembered`), at the center's time."""
     return remembered(center, ("estimator", area_id),
-                      lambda: area_estimator(center.store, area_id))
+                      lambda: area_estimator(center.store, area_id, center.clock.now()))
 
 
 def track_url(center, code):
@@ -51,7 +51,7 @@ def ticket(center, row, *, staff=False, estimator=None, with_track=False, positi
     else:
         position = position or center.store.position(row)
         estimator = estimator or estimator_of(center, row["area"])
-        estimate = estimator(position)
+        estimate = estimator(position, bool(row["priority"]))
     wait = row["called_at"] - row["issued_at"] if row["called_at"] is not None else None
     service = None
     if row["finished_at"] is not None and row["last_called_at"] is not None and \
