@@ -90,6 +90,12 @@ def m002_events_by_kind(db):
     db["events"].create_index(["kind", "id"])
 
 
+@MIGRATIONS()
+def m003_finished_by_area(db):
+    """The estimator reads each area's latest service times on every call: by finish time."""
+    db["tickets"].create_index(["area", "finished_at"])
+
+
 def _connect(path):
     """One connection per process: WAL, a busy timeout, and manual transactions."""
     if path == ":memory:":
