@@ -18,6 +18,7 @@ if __name__ == "__main__":
     monkey.patch_all()
 
 import json
+import os
 import socket
 import sys
 import time
@@ -42,6 +43,13 @@ class Recorder:
         """Everything, as a JSON-ready dict."""
         return {"called": self.called, "tickets": self.tickets, "counts": self.counts,
                 "disconnects": self.disconnects}
+
+
+def _disconnect(sio):
+    try:
+        sio.disconnect()
+    except Exception:  # noqa: BLE001 (already gone: nothing to do)
+        pass
 
 
 class Pool:
@@ -106,15 +114,13 @@ class Pool:
         return failed
 
     def drop(self, ids):
-        """Disconnect some clients (a visitor closing the tracking page)."""
+        """Disconnect some clients (a visitor closing the tracking page), without waiting."""
+        import gevent
         for client_id in ids:
             sio = self.clients.pop(client_id, None)
             if sio is not None:
                 self.dropping.add(client_id)
-                try:
-                    sio.disconnect()
-                except Exception:  # noqa: BLE001 (already gone: nothing to do)
-                    pass
+                gevent.spawn(_disconnect, sio)
 
 
 def burst(port, token, path, bodies, concurrency, seconds, source=None):
@@ -169,9 +175,9 @@ def main():
             with open(command["out"], "w") as fh:
                 json.dump(pool.recorder.dump(), fh)
         elif cmd == "quit":
-            pool.drop(list(pool.clients))
+            # Leave at once: the server notices closed sockets as a power cut would show it.
             print(json.dumps(answer), flush=True)
-            return
+            os._exit(0)
         print(json.dumps(answer), flush=True)
 
 
@@ -180,9 +186,11 @@ class Workers:
 
     def __init__(self, count, workdir):
         import subprocess
+        import threading
         from bench.harness import ROOT
         self.workdir = workdir
         self.procs = []
+        self.locks = [threading.Lock() for _ in range(count)]
         for k in range(count):
             log = open(f"{workdir}/clients-{k}.log", "ab")
             self.procs.append(subprocess.Popen(
@@ -193,9 +201,10 @@ class Workers:
     def ask(self, k, command):
         """Send one command to worker k and wait for its answer."""
         proc = self.procs[k]
-        proc.stdin.write(json.dumps(command) + "\n")
-        proc.stdin.flush()
-        line = proc.stdout.readline()
+        with self.locks[k]:
+            proc.stdin.write(json.dumps(command) + "\n")
+            proc.stdin.flush()
+            line = proc.stdout.readline()
         if not line:
             raise RuntimeError(f"client worker {k} ended; see {self.workdir}/clients-{k}.log")
         return json.loads(line)

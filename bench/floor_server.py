@@ -5,7 +5,8 @@
 Served exactly as `python -m queue_server serve` is (gevent's WSGI server, Flask-SocketIO
 with async_mode "gevent", websockets through simple-websocket, TCP_NODELAY), it keeps
 nothing and checks nothing: a client joins rooms by what its `auth` says, and
-`POST /relay {"event", "to", "data"}` emits `data` as `event` to those rooms and answers.
+`POST /relay {"event", "to", "data"}` (or a list of such) emits `data` as `event` to those
+rooms and answers.
 The benchmark replays our server's calls through it with the same clients connected.
 """
 if __name__ == "__main__":
@@ -32,9 +33,11 @@ def create_app(message_queue=None):
 
     @app.post("/relay")
     def relay():
-        """Emit the body's `data` as `event` to the rooms in `to` (a room or a list)."""
+        """Emit `data` as `event` to the rooms in `to` (a room or a list), for one such
+        object or each of a list of them, in order."""
         body = request.get_json()
-        socketio.emit(body["event"], body["data"], to=body["to"])
+        for emit in body if isinstance(body, list) else [body]:
+            socketio.emit(emit["event"], emit["data"], to=emit["to"])
         return {"ok": True}
 
     socketio.init_app(app, async_mode="gevent", message_queue=message_queue,

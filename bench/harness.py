@@ -26,6 +26,14 @@ KIOSK = ("kiosk1", "demo-kiosk")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def stop_on_sigterm():
+    """Make SIGTERM (a timeout, a CI that gives up) unwind like Ctrl-C, so every `finally`
+    stops the processes the benchmark started."""
+    def _exit(_signum, _frame):
+        raise SystemExit(143)
+    signal.signal(signal.SIGTERM, _exit)
+
+
 def free_port():
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -148,10 +156,19 @@ class Stack:
         """`python -m queue_server serve --demo` on a free port, ready when /healthz answers."""
         port = port or free_port()
         env = {"HANGCHO_SECRET_KEY_FILE": str(self.workdir / "secret_key"),
-               "HANGCHO_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1", **(env or {})}
+               "PYTHONUNBUFFERED": "1", **(env or {})}
         proc = Proc(name or f"server-{port}",
                     [sys.executable, "-m", "queue_server", "serve", "--host", "127.0.0.1",
                      "--port", port, "--db", db, "--demo"], self.workdir, env)
+        proc.port = port
+        return self._add(proc, lambda: http_ok(port), timeout=60)
+
+    def candidate(self, name, db, python=None):
+        """Our application under one of the server candidates of `bench.candidates`."""
+        port = free_port()
+        proc = Proc(f"candidate-{name}", [python or sys.executable, "-m", "bench.candidates",
+                                          name, "--port", port, "--db", db], self.workdir,
+                    {"HANGCHO_SECRET_KEY_FILE": str(self.workdir / "secret_key")})
         proc.port = port
         return self._add(proc, lambda: http_ok(port), timeout=60)
 
@@ -178,7 +195,7 @@ class Stack:
         prefix = self.workdir / "nginx"
         (prefix / "logs").mkdir(parents=True, exist_ok=True)
         conf = prefix / "nginx.conf"
-        conf.write_text(nginx_config(port, backend_ports, prefix))
+        conf.write_text(nginx_config(f"127.0.0.1:{port}", backend_ports, prefix))
         proc = Proc("nginx", [need_program("nginx"), "-p", prefix, "-c", conf, "-e",
                               prefix / "logs" / "error.log", "-g", "daemon off;"],
                     self.workdir)
@@ -300,6 +317,20 @@ class Usage:
             out[pid] = {"peak_rss_mb": round(self.peak_rss[pid] / 2 ** 20, 1),
                         "cpu_s": round(cpu, 2), "cpu_pct": round(100 * cpu / wall, 1)}
         return out
+
+
+def children(pid):
+    """Process ids whose parent is pid (nginx's and gunicorn's workers)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
 
 
 def rss_bytes(pid):

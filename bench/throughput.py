@@ -12,14 +12,16 @@ Prints the figures and writes them as JSON to bench/results/throughput.json.
 """
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
 import time
 
 from bench.clients import Workers
-from bench.harness import (KIOSK, RESULTS, SERVANT_PASSWORD, Http, Stack, Usage, machine,
-                           percentiles)
+from bench.harness import (KIOSK, RESULTS, SERVANT_PASSWORD, Http, Stack, Usage, children,
+                           machine, percentiles, stop_on_sigterm)
+from bench.measure import call_delays, summary
 
 HTTP_CLIENTS = 8
 HTTP_PROCESSES = 2
@@ -57,28 +59,13 @@ def issue_rate(workers, port, token, seconds, bodies=None):
             "clients": HTTP_CLIENTS, "seconds": round(wall, 2)}
 
 
-def call_latency(call_log, received, listeners):
-    """Latency from each call's request to its `called` event at every listener.
-
-    `call_log`: [(ticket id, recall, t sent)]; `received`: the workers' merged records;
-    `listeners`: the client ids that should have heard every call.
-    Returns the percentiles and how many (listener, call) pairs never arrived."""
-    arrivals = {}
-    for client_id, ticket_id, recall, t in received["called"]:
-        arrivals.setdefault((ticket_id, recall), {}).setdefault(client_id, t)
-    delays, lost = [], 0
-    for ticket_id, recall, sent in call_log:
-        heard = arrivals.get((ticket_id, recall), {})
-        for client_id in listeners:
-            if client_id in heard:
-                delays.append(heard[client_id] - sent)
-            else:
-                lost += 1
-    return percentiles(delays, (50, 90, 99)), lost
+def busiest(samples):
+    """The figures of the process that worked most (the server, not a supervisor)."""
+    return max(samples.values(), key=lambda v: v["cpu_s"])
 
 
 def run_calls(port, counter, calls, gap_s=0.0):
-    """Open a counter and call next `calls` times; [(ticket id, False, t sent)]."""
+    """Open a counter and call next `calls` times; [(ticket id, 0, t sent)]."""
     servant = Http(port)
     servant.login(f"servant{counter}", SERVANT_PASSWORD)
     status, body = servant.post(f"/api/v1/counters/{counter}/open")
@@ -90,7 +77,7 @@ def run_calls(port, counter, calls, gap_s=0.0):
         status, body = servant.post(f"/api/v1/counters/{counter}/call-next")
         if status != 200 or body["ticket"] is None:
             raise RuntimeError(f"call-next: {status} {body}")
-        log.append((body["ticket"]["id"], False, sent))
+        log.append((body["ticket"]["id"], 0, sent))
         if gap_s:
             time.sleep(gap_s)
     return log
@@ -102,37 +89,51 @@ def main(argv=None):
                                      .split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--displays", type=int, default=200)
-    parser.add_argument("--calls", type=int, default=300)
-    parser.add_argument("--gap-ms", type=float, default=20.0,
+    parser.add_argument("--calls", type=int, default=120)
+    parser.add_argument("--gap-ms", type=float, default=250.0,
                         help="pause between two calls (a counter is not a machine gun)")
+    parser.add_argument("--candidate", default=None,
+                        help="serve with a candidate of bench.candidates instead of `serve`")
+    parser.add_argument("--python", default=None,
+                        help="the interpreter for --candidate (a venv with its packages)")
     args = parser.parse_args(argv)
+    stop_on_sigterm()
+    load = os.getloadavg()[0]
+    print(f"{machine()}; load average {load:.2f}", flush=True)
     workdir = tempfile.mkdtemp(prefix="hangcho-bench-")
     stack = Stack(workdir)
     workers = None
     try:
-        server = stack.server(f"{workdir}/hangcho.db")
+        if args.candidate:
+            server = stack.candidate(args.candidate, f"{workdir}/hangcho.db", args.python)
+        else:
+            server = stack.server(f"{workdir}/hangcho.db")
+        # gunicorn's master only watches: its worker is the server.
+        server_pids = [server.pid] + children(server.pid)
         kiosk = Http(server.port)
         token = kiosk.login(*KIOSK)
         workers = Workers(HTTP_PROCESSES, workdir)
-        usage = Usage([server.pid])
+        usage = Usage(server_pids)
         print(f"issuing tickets for {args.seconds:g} s from {HTTP_CLIENTS} clients...",
               flush=True)
         issue = issue_rate(workers, server.port, token, args.seconds)
-        issue_usage = usage.stop()[server.pid]
+        issue_usage = busiest(usage.stop())
         print(f"connecting {args.displays} displays...", flush=True)
         specs = [{"id": f"d{i}", "auth": {"role": "display"}} for i in range(args.displays)]
         _where, failed = workers.connect(server.port, specs)
         if failed:
             raise RuntimeError(f"{len(failed)} displays could not connect: {failed[:3]}")
-        usage = Usage([server.pid])
+        usage = Usage(server_pids)
         print(f"calling {args.calls} tickets at counter 1...", flush=True)
         log = run_calls(server.port, 1, args.calls, args.gap_ms / 1000)
         time.sleep(1.0)  # let the last events arrive
-        call_usage = usage.stop()[server.pid]
-        latency, lost = call_latency(log, workers.collect(), [s["id"] for s in specs])
+        call_usage = busiest(usage.stop())
+        latency = summary(*call_delays(log, workers.collect(), [s["id"] for s in specs]))
+        lost = latency["lost"]
         result = {
             "command": "python -m bench.throughput " + " ".join(argv or sys.argv[1:]),
-            "machine": machine(), "issue": issue, "issue_server": issue_usage,
+            "machine": machine(), "load_average_before": round(load, 2),
+            "server": args.candidate or "serve (gevent, simple-websocket)", "issue": issue, "issue_server": issue_usage,
             "call_to_display_ms": latency, "displays": args.displays, "calls": args.calls,
             "lost_events": lost, "call_server": call_usage,
         }
@@ -141,7 +142,8 @@ def main(argv=None):
             workers.close()
         stack.close()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "throughput.json").write_text(json.dumps(result, indent=2))
+    name = f"throughput-{args.candidate}.json" if args.candidate else "throughput.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2))
     print(f"tickets issued per second ({HTTP_CLIENTS} clients): {issue['tickets_per_s']} "
           f"({issue['errors']} errors; request p50 {issue['request_ms'].get('p50')} ms, "
           f"p99 {issue['request_ms'].get('p99')} ms; server CPU {issue_usage['cpu_pct']} %)")
