@@ -12,12 +12,21 @@ ratings, then times what the reports page and the exports ask of the server:
     .venv/bin/python -m bench.reports_month                    # busy month (about 2 minutes)
     .venv/bin/python -m bench.reports_month --size large       # the largest centers
     .venv/bin/python -m bench.reports_month --db month.db      # keep (and reuse) the month
+    .venv/bin/python -m bench.reports_month --db month.db --server   # and a real server
+
+With `--server` it also starts the real server (`python -m queue_server serve`) on a copy
+of the month and measures how long `GET /api/v1/state` (what every display reads) takes
+while the month's summary and workbook are being made.
 """
 import argparse
 import random
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -136,6 +145,65 @@ def measure(path, runs, month=MONTH):
     return rows
 
 
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def responsiveness(path, month=MONTH):
+    """On a real server with a copy of the month: `GET /api/v1/state` times (ms) while the
+    month's summary, then its workbook, are made; Markdown table rows."""
+    import requests
+    days = working_days(month)
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(path, f"{tmp}/month.db")
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "queue_server", "serve", "--port", str(port), "--db",
+             f"{tmp}/month.db"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**__import__("os").environ, "HANGCHO_SECRET_KEY_FILE": f"{tmp}/key",
+                 "HANGCHO_LOG_LEVEL": "WARNING"})
+        try:
+            for _ in range(300):
+                try:
+                    if requests.get(url + "/healthz", timeout=1).ok:
+                        break
+                except requests.RequestException:
+                    time.sleep(0.1)
+            token = requests.post(url + "/api/v1/auth/login", json={
+                "username": "manager", "password": "bench-manager"}).json()["token"]
+            rows = []
+            for kind in ("summary", "tickets.xlsx"):
+                took = {}
+
+                def fetch(kind=kind):
+                    started = time.perf_counter()
+                    requests.get(f"{url}/api/v1/reports/{kind}?from={days[0]}&to={days[-1]}",
+                                 headers={"Authorization": f"Bearer {token}"}, timeout=900)
+                    took["s"] = time.perf_counter() - started
+
+                worker = threading.Thread(target=fetch)
+                worker.start()
+                waits = []
+                while worker.is_alive():
+                    started = time.perf_counter()
+                    requests.get(url + "/api/v1/state", timeout=900)
+                    waits.append((time.perf_counter() - started) * 1000)
+                    time.sleep(0.05)
+                worker.join()
+                waits.sort()
+                rows.append((f"server: GET /api/v1/reports/{kind} (month)",
+                             f"{took['s'] * 1000:.0f} ms", "",
+                             f"{len(waits)} `GET /api/v1/state` meanwhile: median "
+                             f"{statistics.median(waits):.0f} ms, worst {waits[-1]:.0f} ms"))
+            return rows
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
 def main(argv=None):
     """Build (or reuse) the month, time the reports, print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -143,6 +211,9 @@ def main(argv=None):
                         help="the size of each day (%(default)s)")
     parser.add_argument("--db", help="database file to keep; reused when it exists")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per figure")
+    parser.add_argument("--server", action="store_true",
+                        help="also time the reports on a real server, and the displays' "
+                             "requests meanwhile")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or f"{tmp}/month.db"
@@ -153,6 +224,8 @@ def main(argv=None):
             build_month(path, args.size)
             print(f"  built in {time.monotonic() - started:.0f} s", file=sys.stderr)
         rows = measure(path, args.runs)
+        if args.server:
+            rows += responsiveness(path)
     print(f"| {args.size} month, {MONTH} | median | median CPU | worst |")
     print("| --- | ---: | ---: | ---: |")
     for row in rows:

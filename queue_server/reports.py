@@ -17,7 +17,7 @@ import json
 import math
 import re
 import time
-from datetime import date
+from datetime import date, timedelta
 
 from . import views
 from .queue import QueueError
@@ -60,12 +60,10 @@ def _pct(part, whole):
     return round(100.0 * part / whole, 1) if whole else None
 
 
-SUMS = ("issued", "priority", "waited", "wait_sum", "within", "called", "served", "no_show",
-        "cancelled", "transferred_in", "service_n", "service_sum", "ratings", "rating_sum",
-        "satisfied")
-ORIGIN_SUMS = ("issued", "priority", "waited", "wait_sum", "within")
-END_SUMS = ("called", "served", "no_show", "cancelled", "transferred_in", "service_n",
-            "service_sum", "ratings", "rating_sum", "satisfied")
+SUMS = ("issued", "priority", "called", "served", "no_show", "cancelled", "transferred_in",
+        "service_n", "service_sum", "ratings", "rating_sum", "satisfied")
+ORIGIN_SUMS = ("issued", "priority")
+END_SUMS = SUMS[2:]
 
 
 def _p90(values):
@@ -78,22 +76,27 @@ def _p90(values):
 def _add(into, group, keys):
     for key in keys:
         into[key] = into.get(key, 0) + (group[key] or 0)
-    if "waited" in keys and group["wait_max"] is not None:
-        into["wait_max"] = max(into.get("wait_max") or 0, group["wait_max"])
 
 
-def _figures(sums, p90=None):
-    """A report row's figures from its counts and sums, in the API's field names."""
+def _figures(sums, waits=(), target=None):
+    """A report row's figures from its counts and sums and the waits of the tickets it
+    issued (each within `target`, or within its own area's target when target is a dict)."""
     n = {key: sums.get(key, 0) for key in SUMS}
     ratio = (lambda a, b: round(a / b, 1) if b else None)
+    if isinstance(target, dict):
+        within = sum(w <= target.get(area, w) for area, values in waits for w in values)
+        waits = [w for _, values in waits for w in values]
+    else:
+        within = sum(w <= target for w in waits) if target else len(waits)
+    p90 = _p90(waits)
     return {
         "issued": n["issued"], "priority": n["priority"], "called": n["called"],
         "served": n["served"], "no_show": n["no_show"], "cancelled": n["cancelled"],
         "transferred_in": n["transferred_in"], "no_show_pct": _pct(n["no_show"], n["called"]),
-        "avg_wait_s": ratio(n["wait_sum"], n["waited"]),
+        "avg_wait_s": ratio(sum(waits), len(waits)),
         "p90_wait_s": round(p90, 1) if p90 is not None else None,
-        "max_wait_s": round(sums["wait_max"], 1) if sums.get("wait_max") is not None else None,
-        "within_target_pct": _pct(n["within"], n["waited"]),
+        "max_wait_s": round(max(waits), 1) if waits else None,
+        "within_target_pct": _pct(within, len(waits)),
         "avg_service_s": ratio(n["service_sum"], n["service_n"]),
         "total_service_s": round(n["service_sum"], 1), "ratings": n["ratings"],
         "avg_rating": round(n["rating_sum"] / n["ratings"], 2) if n["ratings"] else None,
@@ -101,28 +104,61 @@ def _figures(sums, p90=None):
     }
 
 
-class _HourOfDay:
-    """Local hour of day of a UTC quarter-hour slot, with the UTC offset looked up once per
-    service day (so a report is right on both sides of a daylight-saving change)."""
+class _Times:
+    """One pass over every ticket's hour of issue, wait and service-time bin: the waits of
+    each issuing area, arrivals and waits by local hour of day, the service-time bins."""
 
-    def __init__(self, clock):
-        self.clock = clock
-        self.offsets = {}
+    def __init__(self):
+        self.waits = {}
+        self.arrivals, self.hour_n, self.hour_sum = [0] * 24, [0] * 24, [0.0] * 24
+        self.bins = [0] * len(SERVICE_BINS_S)
 
-    def __call__(self, slot, day):
-        offset = self.offsets.get(day)
-        if offset is None:
-            noon = self.clock.day_bounds(day, day)[0] + 12 * 3600
-            offset = self.offsets[day] = self.clock.local(noon).utcoffset().total_seconds()
-        return int(((slot * 900 + offset) % 86400) // 3600)
+    def add(self, rows):
+        """rows: (issuing area, hour, wait or None, service bin or None)."""
+        arrivals, hour_n, hour_sum, bins, waits = (self.arrivals, self.hour_n, self.hour_sum,
+                                                   self.bins, self.waits)
+        for area_id, hour, wait, service_bin in rows:
+            arrivals[hour] += 1
+            if wait is not None:
+                if area_id in waits:
+                    waits[area_id].append(wait)
+                else:
+                    waits[area_id] = [wait]
+                hour_n[hour] += 1
+                hour_sum[hour] += wait
+            if service_bin is not None:
+                bins[service_bin] += 1
+
+    def hours(self):
+        """Arrivals and average wait of each hour of the day."""
+        return [{"hour": h, "arrivals": self.arrivals[h],
+                 "avg_wait_s": round(self.hour_sum[h] / self.hour_n[h], 1)
+                 if self.hour_n[h] else None} for h in range(24)]
+
+    def distribution(self):
+        """How many services fell in each bin of SERVICE_BINS_S (the last one open-ended)."""
+        return [{"from_s": low, "to_s": SERVICE_BINS_S[i + 1] if i + 1 < len(SERVICE_BINS_S)
+                 else None, "count": self.bins[i]} for i, low in enumerate(SERVICE_BINS_S)]
+
+
+def utc_offsets(clock, first, last):
+    """{service day: UTC offset (s) at its noon} for each day of a period, so a report is
+    right on both sides of a daylight-saving change."""
+    day, out = date.fromisoformat(first), {}
+    while day.isoformat() <= last:
+        noon = clock.day_bounds(day.isoformat(), day.isoformat())[0] + 12 * 3600
+        out[day.isoformat()] = clock.local(noon).utcoffset().total_seconds()
+        day += timedelta(days=1)
+    return out
 
 
 def summary(center, first, last):
     """The report of service days first..last: areas, servants, totals, and for the reports
     page the hours of day, the service-time distribution and the reasons of low ratings.
 
-    SQLite adds the tickets up (a few hundred groups per period); Python only combines the
-    groups, so a month of a busy center answers in well under a second."""
+    SQLite adds the tickets up per (issuing area, final area, servant), a few hundred groups
+    a month; one pass over compact rows gives the waits, hours and service times. A month of
+    a busy center answers in a fraction of a second (docs/benchmarks.md)."""
     store = center.store
     areas = {a["id"]: a for a in store.areas()}
     by_area = {area_id: {} for area_id in areas}
@@ -134,41 +170,29 @@ def summary(center, first, last):
         _add(total, group, SUMS)
         if group["servant"]:
             _add(by_servant.setdefault(group["servant"], {}), group, END_SUMS)
-    waits = {}
-    for area_id, wait in store.report_waits(first, last):
-        waits.setdefault(area_id, []).append(wait)
-    p90 = {area_id: _p90(values) for area_id, values in waits.items()}
-    p90_all = _p90([wait for values in waits.values() for wait in values])
+    times = _Times()
+    times.add(store.report_times(first, last, utc_offsets(center.clock, first, last),
+                                 SERVICE_BINS_S))
+    targets = {area_id: area["target_wait_s"] for area_id, area in areas.items()}
     names = {u["username"]: u["name"] for u in store.users()}
     return {
         "from": first, "to": last,
-        "areas": [_area_row(areas.get(area_id), area_id, _figures(sums, p90.get(area_id)))
-                  for area_id, sums in by_area.items()],
+        "areas": [_area_row(areas.get(area_id), area_id, _figures(
+            sums, times.waits.get(area_id, []), targets.get(area_id)))
+            for area_id, sums in by_area.items()],
         "servants": [_servant_row(username, names.get(username) or username, _figures(sums))
                      for username, sums in sorted(by_servant.items(), key=_natural)],
-        "totals": _figures(total, p90_all),
-        "hours": _hours(center, first, last),
-        "service_times": _distribution(store.report_service_bins(first, last, SERVICE_BINS_S)),
-        "low_ratings": _low_ratings(center, store.report_low_ratings(first, last)),
+        "totals": _figures(total, list(times.waits.items()), targets),
+        "hours": times.hours(),
+        "service_times": times.distribution(),
+        "low_ratings": _low_ratings(center, store.report_low_reasons(first, last),
+                                    store.report_low_comments(first, last, LOW_COMMENTS)),
     }
 
 
 def _natural(item):
     """servant2 before servant10."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", item[0])]
-
-
-def _hours(center, first, last):
-    hour_of = _HourOfDay(center.clock)
-    arrivals, waited, wait_sum = [0] * 24, [0] * 24, [0.0] * 24
-    for row in center.store.report_slots(first, last):
-        hour = hour_of(row["slot"], row["service_day"])
-        arrivals[hour] += row["arrivals"]
-        waited[hour] += row["waited"]
-        wait_sum[hour] += row["wait_sum"]
-    return [{"hour": h, "arrivals": arrivals[h],
-             "avg_wait_s": round(wait_sum[h] / waited[h], 1) if waited[h] else None}
-            for h in range(24)]
 
 
 def _area_row(area, area_id, figures):
@@ -185,26 +209,14 @@ def _servant_row(username, name, figures):
                                              "satisfied_pct")}}
 
 
-def _low_ratings(center, rows):
+def _low_ratings(center, counts, comments):
     known = {r["id"]: r for r in views.center_info(center)["rating"]["low_reasons"]}
-    counts = {}
-    for row in rows:
-        for reason in json.loads(row["rating_reasons"] or "[]"):
-            counts[reason] = counts.get(reason, 0) + 1
-    commented = [row for row in rows if row["rating_comment"]][:LOW_COMMENTS]
     return {
         "reasons": [{"id": rid, "name": known.get(rid, {}).get("name", rid),
                      "name_en": known.get(rid, {}).get("name_en", rid), "count": n}
                     for rid, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
-        "comments": [{"number": r["number"], "area": r["area"], "service_day": r["service_day"],
-                      "servant": r["servant"], "score": r["rating_score"],
-                      "comment": r["rating_comment"]} for r in commented],
+        "comments": comments,
     }
-
-
-def _distribution(counts):
-    return [{"from_s": low, "to_s": SERVICE_BINS_S[i + 1] if i + 1 < len(SERVICE_BINS_S)
-             else None, "count": counts.get(i, 0)} for i, low in enumerate(SERVICE_BINS_S)]
 
 
 EXPORT_COLUMNS = ("number", "area", "status", "priority", "issued_at", "called_at",

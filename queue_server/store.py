@@ -478,60 +478,59 @@ class Store:
 
     def report_groups(self, first_day, last_day):
         """Counts and sums of a period's tickets per (issuing area, final area, servant):
-        the few hundred groups every figure of a report is added up from."""
+        the few hundred groups a report's counts are added up from."""
         return self._all(
-            "SELECT t.origin_area, t.area, t.servant, count(*) AS issued, "
-            "sum(t.priority) AS priority, count(t.called_at) AS waited, "
-            "total(t.called_at - t.issued_at) AS wait_sum, "
-            "max(t.called_at - t.issued_at) AS wait_max, "
-            "sum(t.called_at IS NOT NULL AND (a.target_wait_s IS NULL OR "
-            "t.called_at - t.issued_at <= a.target_wait_s)) AS within, "
-            "sum(t.called_at IS NOT NULL AND t.status != 'cancelled') AS called, "
-            "sum(t.status = 'done') AS served, sum(t.status = 'no_show') AS no_show, "
-            "sum(t.status = 'cancelled') AS cancelled, "
-            "count(CASE WHEN t.status = 'done' THEN t.finished_at - t.last_called_at END) "
+            "SELECT origin_area, area, servant, count(*) AS issued, sum(priority) AS priority, "
+            "sum(called_at IS NOT NULL AND status != 'cancelled') AS called, "
+            "sum(status = 'done') AS served, sum(status = 'no_show') AS no_show, "
+            "sum(status = 'cancelled') AS cancelled, "
+            "count(CASE WHEN status = 'done' THEN finished_at - last_called_at END) "
             "AS service_n, "
-            "total(CASE WHEN t.status = 'done' THEN t.finished_at - t.last_called_at END) "
-            "AS service_sum, count(t.rating_score) AS ratings, "
-            "total(t.rating_score) AS rating_sum, sum(t.rating_score >= 4) AS satisfied "
-            "FROM tickets t LEFT JOIN areas a ON a.id = t.origin_area "
-            "WHERE t.service_day BETWEEN ? AND ? GROUP BY t.origin_area, t.area, t.servant",
+            "total(CASE WHEN status = 'done' THEN finished_at - last_called_at END) "
+            "AS service_sum, count(rating_score) AS ratings, total(rating_score) AS rating_sum, "
+            "sum(rating_score >= 4) AS satisfied FROM tickets "
+            "WHERE service_day BETWEEN ? AND ? GROUP BY origin_area, area, servant",
             (first_day, last_day))
 
-    def report_waits(self, first_day, last_day):
-        """(issuing area, wait) of every called ticket of a period, for the percentiles;
-        plain rows rather than dicts, as a month holds tens of thousands."""
+    def report_times(self, first_day, last_day, offsets, edges):
+        """(issuing area, local hour of issue, wait or None, service-time bin of a done
+        ticket or None) of every ticket of a period. `offsets`: {service day: UTC offset in
+        seconds} (one entry serves every day); `edges`: the bins' lower bounds, ascending.
+        Plain tuples: a month holds tens of thousands of rows and sqlite3.Row objects would
+        cost more than the query."""
+        days = list(offsets.items())
+        offset_sql, params = "?", [days[0][1]]
+        if len({seconds for _, seconds in days}) > 1:  # a daylight-saving change inside
+            offset_sql = "CASE service_day " + "WHEN ? THEN ? " * len(days) + "END"
+            params = [value for pair in days for value in pair]
+        bins = " ".join("WHEN s >= ? THEN ?" for _ in edges)
+        params += [value for index in reversed(range(len(edges)))
+                   for value in (edges[index], index)]
         with self.lock:
-            return self.conn.execute(
-                "SELECT origin_area, called_at - issued_at FROM tickets WHERE service_day "
-                "BETWEEN ? AND ? AND called_at IS NOT NULL", (first_day, last_day)).fetchall()
+            cursor = self.conn.cursor()
+            cursor.row_factory = None
+            return cursor.execute(
+                f"SELECT origin_area, CAST(((issued_at + {offset_sql}) % 86400) / 3600 AS "
+                f"INTEGER), wait, CASE WHEN s IS NULL THEN NULL {bins} ELSE 0 END FROM "
+                "(SELECT origin_area, issued_at, service_day, called_at - issued_at AS wait, "
+                "CASE WHEN status = 'done' THEN finished_at - last_called_at END AS s "
+                "FROM tickets WHERE service_day BETWEEN ? AND ?)",
+                (*params, first_day, last_day)).fetchall()
 
-    def report_slots(self, first_day, last_day):
-        """Arrivals and waits per service day and quarter hour of issue (UTC slots of 900 s:
-        every time zone's offset is a whole number of quarter hours)."""
+    def report_low_reasons(self, first_day, last_day):
+        """{reason id: times given} over the ratings below 4 of a period."""
+        return {row["reason"]: row["n"] for row in self._all(
+            "SELECT reason.value AS reason, count(*) AS n FROM tickets, "
+            "json_each(tickets.rating_reasons) AS reason WHERE service_day BETWEEN ? AND ? "
+            "AND rating_score < 4 GROUP BY reason.value", (first_day, last_day))}
+
+    def report_low_comments(self, first_day, last_day, limit=30):
+        """The newest comments left with a rating below 4 in a period."""
         return self._all(
-            "SELECT service_day, CAST(issued_at / 900 AS INTEGER) AS slot, count(*) AS arrivals, "
-            "count(called_at) AS waited, total(called_at - issued_at) AS wait_sum "
-            "FROM tickets WHERE service_day BETWEEN ? AND ? GROUP BY service_day, slot",
-            (first_day, last_day))
-
-    def report_service_bins(self, first_day, last_day, edges):
-        """How many done tickets of a period had a service time in each bin [edges[i],
-        edges[i+1]) (the last bin open-ended); {bin index: count}."""
-        cases = " ".join(f"WHEN s >= {float(edge)} THEN {index}"
-                         for index, edge in reversed(list(enumerate(edges))))
-        return {row["bin"]: row["n"] for row in self._all(
-            f"SELECT CASE {cases} ELSE 0 END AS bin, count(*) AS n FROM (SELECT "
-            "finished_at - last_called_at AS s FROM tickets WHERE service_day BETWEEN ? AND ? "
-            "AND status = 'done' AND finished_at IS NOT NULL AND last_called_at IS NOT NULL) "
-            "GROUP BY bin", (first_day, last_day))}
-
-    def report_low_ratings(self, first_day, last_day):
-        """The ratings below 4 of a period, with their reasons and comments, newest first."""
-        return self._all(
-            "SELECT number, area, service_day, servant, rating_score, rating_reasons, "
-            "rating_comment, rated_at FROM tickets WHERE service_day BETWEEN ? AND ? "
-            "AND rating_score < 4 ORDER BY rated_at DESC", (first_day, last_day))
+            "SELECT number, area, service_day, servant, rating_score AS score, "
+            "rating_comment AS comment FROM tickets WHERE service_day BETWEEN ? AND ? "
+            "AND rating_score < 4 AND rating_comment != '' ORDER BY rated_at DESC LIMIT ?",
+            (first_day, last_day, limit))
 
     def oldest_waiting(self):
         """{area: issue time of its longest-waiting ticket} for areas where someone waits."""

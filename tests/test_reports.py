@@ -227,3 +227,16 @@ def test_the_overview_shows_each_counter_at_work(center):
     assert counters[11]["servant_name"] == "Dương Văn Khoa"
     assert (counters[7]["status"], counters[7]["pause_reason"]) == ("paused", "Họp giao ban")
     assert counters[2]["status"] == "closed" and counters[2]["current"] is None
+
+
+def test_hours_of_day_are_local_across_a_daylight_saving_change():
+    from queue_server.clock import Clock
+    from queue_server.store import Store
+    berlin = ZoneInfo("Europe/Berlin")
+    c = queue.Center(store=Store(":memory:"), clock=Clock("Europe/Berlin"))
+    c.store.save_area({"id": "office", "name": "Văn phòng", "prefix": "A"})
+    for day in ("2025-03-29", "2025-03-31"):  # summer time starts on the 30th
+        c.clock.frozen = datetime.fromisoformat(f"{day}T08:30").replace(tzinfo=berlin).timestamp()
+        queue.issue(c, "office", KIOSK)
+    hours = reports.summary(c, "2025-03-29", "2025-03-31")["hours"]
+    assert [(h["hour"], h["arrivals"]) for h in hours if h["arrivals"]] == [(8, 2)]
