@@ -3,10 +3,6 @@ same rows and the period's area and servant figures."""
 import csv
 import io
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-
 from queue_server.reports import EXPORT_COLUMNS, pause
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -60,6 +56,8 @@ def _local(center, epoch):
 
 
 def _sheet(book, title, header, rows):
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
     sheet = book.create_sheet(title)
     bold = Font(bold=True)
     head = []
@@ -82,6 +80,8 @@ def _sheet(book, title, header, rows):
 
 def tickets_xlsx(center, rows, summary):
     """The workbook: Tickets (the CSV's columns), Areas, Servants, and Notes (definitions)."""
+    # openpyxl takes half a second to import: only when a workbook is asked for.
+    from openpyxl import Workbook
     book = Workbook(write_only=True)
     _sheet(book, "Tickets", EXPORT_COLUMNS,
            ([row[c] if c not in TIME_COLUMNS else _local(center, row[c])
