@@ -1,7 +1,7 @@
 """The busiest center's morning at high speed, with 1,000 connected clients, on one and
 on two server processes, against the floor of a bare Flask-SocketIO relay.
 
-    .venv/bin/python -m bench.load                      # about five minutes
+    .venv/bin/python -m bench.load                      # about six minutes
     .venv/bin/python -m bench.load --processes 1 --speed 60 --clients 500
 
 For each of 1 and 2 server processes (two: each on the same SQLite file, sharing events
@@ -10,7 +10,9 @@ here on 127.0.0.1 with throw-away configs):
 1. a database with the large center of `bench.workload` (95 counters) and tokens;
 2. fixed clients connect over websocket from several client processes: lobby displays,
    one board per counter, one servant page per counter;
-3. the large day's window (07:30-10:00 by default) is replayed `--speed` times faster:
+3. the counters open; the tickets of the visitors who came from `--crowd-from` (07:30)
+   until the window are issued and their phones connect (the hall is full); then the
+   large day's window (08:30-09:15 by default) is replayed `--speed` times faster:
    tickets issued at each visitor's arrival, each visitor's phone tracking the ticket
    (the oldest phones leave once the hall holds `--clients`), servants calling, recalling,
    transferring, finishing, pausing;
@@ -126,7 +128,8 @@ def run_ours(processes, day, args, workdir):
         start, end = (hhmm_to_s(x) for x in args.window.split("-"))
         replay = Replay(port, day, tokens, workers, start_s=start, end_s=end,
                         speed=args.speed, trackers_max=args.clients - len(fixed),
-                        fixed_clients=len(fixed))
+                        fixed_clients=len(fixed),
+                        crowd_from_s=hhmm_to_s(args.crowd_from))
         pids = [s.pid for s in servers]
         usage = Usage(pids + extra + workers.pids + [os.getpid()])
         say(f"  replaying {args.window} at {args.speed:g}x "
@@ -291,9 +294,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__
                                      .split("\n")[0])
     parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--speed", type=float, default=120.0,
+    parser.add_argument("--speed", type=float, default=30.0,
                         help="how many times faster than real time the day runs")
-    parser.add_argument("--window", default="07:30-10:00", help="the part of the day replayed")
+    parser.add_argument("--window", default="08:30-09:15", help="the part of the day replayed")
+    parser.add_argument("--crowd-from", default="07:30",
+                        help="visitors arriving from then until the window hold tickets "
+                             "when it starts")
     parser.add_argument("--processes", default="1,2", help="server process counts to run")
     parser.add_argument("--burst", type=float, default=5.0, help="seconds of ticket issuing")
     parser.add_argument("--seed", type=int, default=1)

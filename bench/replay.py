@@ -73,10 +73,11 @@ class Replay:
     """One day's window replayed `speed` times faster than real time."""
 
     def __init__(self, port, day, tokens, workers, *, start_s, end_s, speed, trackers_max,
-                 fixed_clients):
+                 fixed_clients, crowd_from_s=None):
         self.port, self.day, self.tokens, self.workers = port, day, tokens, workers
         self.start_s, self.end_s, self.speed = start_s, end_s, speed
         self.trackers_max, self.fixed = trackers_max, fixed_clients
+        self.crowd_from_s = start_s if crowd_from_s is None else crowd_from_s
         self.trace = Trace()
         self.visitor_of = {}      # ticket id -> visitor
         self.stage = {}           # ticket id -> "first" | "second" (after a transfer)
@@ -84,6 +85,7 @@ class Replay:
         self.wake = {}            # area -> gevent Event, set when a ticket arrives there
         self.tracking = []        # ticket ids whose phone is connected, oldest first
         self.clients = itertools.count()
+        self.opened = set()       # counters opened before the window
 
     # -- time -------------------------------------------------------------------------
 
@@ -109,6 +111,8 @@ class Replay:
         from gevent.event import Event
         for area in self.day.areas:
             self.wake[area["id"]] = Event()
+        self.open_before()
+        self.crowd()
         self.trace.started = time.monotonic()
         jobs = [gevent.spawn(self.kiosk)]
         jobs += [gevent.spawn(self.counter, plan) for plan in self.day.counters]
@@ -123,11 +127,56 @@ class Replay:
             return None
         return answer
 
+    def open_before(self):
+        """Servants who are there before the window starts sign in one after the other, a
+        few a second, as they do before the doors open (all at the same instant would be
+        a flood no center sees); then the screens settle."""
+        import gevent
+        for plan in self.day.counters:
+            if plan.opens_s <= self.start_s:
+                http = Http(self.port, source=source_address(plan.number),
+                            token=self.tokens[plan.servant])
+                if self._request(http, f"/api/v1/counters/{plan.number}/open") is not None:
+                    self.opened.add(plan.number)
+                http.close()
+                gevent.sleep(0.1)
+        gevent.sleep(3)
+
+    def crowd(self):
+        """The visitors who arrived from `crowd_from_s` until the window: their tickets are
+        issued (quickly, nobody calling yet) and their phones connect, so that the window
+        starts with a full hall and a long line."""
+        import gevent
+        http = Http(self.port, source=source_address(1), token=self.tokens["kiosk1"])
+        jobs = []
+        for visitor in self.day.visitors:
+            if self.crowd_from_s <= visitor.arrive_s < self.start_s:
+                # Past the hall's size the latest comers of the crowd do not track.
+                jobs.append(self.issue(http, visitor, track=len(jobs) < self.trackers_max))
+        gevent.joinall([j for j in jobs if j is not None])
+        http.close()
+        gevent.sleep(3)
+
+    def issue(self, http, visitor, track=True):
+        """Issue a visitor's ticket; the phone starts tracking it (a green thread)."""
+        import gevent
+        body = {"area": visitor.area}
+        if visitor.priority_group:
+            body["priority_group"] = visitor.priority_group
+        ticket = self._request(http, "/api/v1/tickets", body)
+        if ticket is None:
+            return None
+        self.trace.issued += 1
+        self.visitor_of[ticket["id"]] = visitor
+        self.stage[ticket["id"]] = "first"
+        self.trace.track_codes[ticket["id"]] = ticket["track_code"]
+        self.wake[visitor.area].set()
+        return gevent.spawn(self.track, ticket["id"], ticket["track_code"]) if track else None
+
     # -- visitors ---------------------------------------------------------------------
 
     def kiosk(self):
         """Issue each visitor's ticket at the visitor's arrival; the phone starts tracking."""
-        import gevent
         http = Http(self.port, source=source_address(0), token=self.tokens["kiosk1"])
         for visitor in self.day.visitors:
             if visitor.arrive_s < self.start_s:
@@ -137,18 +186,7 @@ class Replay:
             self.sleep_until(visitor.arrive_s)
             self.trace.lag_s = max(self.trace.lag_s, (self.now_s() - visitor.arrive_s)
                                    / self.speed)
-            body = {"area": visitor.area}
-            if visitor.priority_group:
-                body["priority_group"] = visitor.priority_group
-            ticket = self._request(http, "/api/v1/tickets", body)
-            if ticket is None:
-                continue
-            self.trace.issued += 1
-            self.visitor_of[ticket["id"]] = visitor
-            self.stage[ticket["id"]] = "first"
-            self.trace.track_codes[ticket["id"]] = ticket["track_code"]
-            self.wake[visitor.area].set()
-            gevent.spawn(self.track, ticket["id"], ticket["track_code"])
+            self.issue(http, visitor)
 
     def track(self, ticket_id, code):
         """The visitor's phone opens the tracking page; the oldest phone leaves when the
@@ -181,9 +219,10 @@ class Replay:
         http = Http(self.port, source=source_address(plan.number),
                     token=self.tokens[plan.servant])
         base = f"/api/v1/counters/{plan.number}"
-        self.sleep_until(plan.opens_s)
-        if self._request(http, base + "/open") is None:
-            return
+        if plan.number not in self.opened:
+            self.sleep_until(plan.opens_s)
+            if self._request(http, base + "/open") is None:
+                return
         breaks = list(plan.breaks)
         while True:
             due = [b for b in breaks if b[0] <= self.now_s()]

@@ -133,7 +133,8 @@ def main(argv=None):
         result = {
             "command": "python -m bench.throughput " + " ".join(argv or sys.argv[1:]),
             "machine": machine(), "load_average_before": round(load, 2),
-            "server": args.candidate or "serve (gevent, simple-websocket)", "issue": issue, "issue_server": issue_usage,
+            "server": args.candidate or "serve (gevent, simple-websocket)",
+            "issue": issue, "issue_server": issue_usage,
             "call_to_display_ms": latency, "displays": args.displays, "calls": args.calls,
             "lost_events": lost, "call_server": call_usage,
         }

@@ -12,11 +12,12 @@ What a call costs is what decides how fast a center's screens follow its counter
 (docs/scaling.md has the measurements), so:
 - `called` leaves first, and the websocket writers send it before anything else is
   computed;
-- `queue` events and the trackers' `ticket` updates for places that moved are sent by
-  one background task right after the request (under the gevent server), at most every
-  PUSH_INTERVAL_S: when changes come faster, it sends each area's latest state once
-  instead of once per change. Without a green-thread server (tests, tools) they are sent
-  at once. The tracker of the ticket that was called or finished hears it at once;
+- `counter` and `queue` events and the trackers' `ticket` updates for places that moved
+  are sent by one background task right after the request (under the gevent server), at
+  most every PUSH_INTERVAL_S: when changes come faster (a servant finishing and calling
+  the next at once, a burst of tickets), it sends each counter's and area's latest state
+  once instead of once per change. Without a green-thread server (tests, tools) they are
+  sent at once. The tracker of the ticket that was called or finished hears it at once;
 - a tracker update is built only for tickets somebody tracks, from one query per area
   (positions follow from the calling order) and one estimator per area;
 - with a message queue, every process updates its own trackers: the process that made
@@ -34,8 +35,8 @@ socketio = SocketIO()
 log = logging.getLogger("hangcho.events")
 
 # A pass of the background task over what changed happens at most this often, so a busy
-# minute costs a screen one `queue` event per area every half second, not one per change.
-PUSH_INTERVAL_S = 0.5
+# minute costs a screen one `queue` event per area a second, not one per change.
+PUSH_INTERVAL_S = 1.0
 TRACKER_CHANNEL = "hangcho-trackers"
 
 
@@ -72,8 +73,6 @@ def push(center, change):
         emit("called", views.call(center, change.call), _rooms_for_area(change.call["area"]))
         # Let the websocket writers send the call now, before the rest is computed.
         socketio.sleep(0)
-    for number in sorted(change.counters):
-        push_counter(center, number)
     if change.rate_request:
         push_rate_request(center, change.rate_request)
     if change.print_job:
@@ -88,7 +87,7 @@ def push(center, change):
     # The tracker of a ticket that was called or finished hears it now; places that moved
     # and queue lengths go to the background task.
     push_trackers(center, (), tickets)
-    _pending.add(center, change.areas, moved, ())
+    _pending.add(center, change.areas, moved, (), change.counters)
     _trackers.publish(moved, tickets)
 
 
@@ -183,20 +182,20 @@ class _Pending:
 
     def __init__(self):
         self.center = None
-        self.queues, self.moved, self.tickets = set(), set(), set()
+        self.queues, self.moved, self.tickets, self.counters = set(), set(), set(), set()
         self.wake = None
         self.task = None
 
-    def add(self, center, queues, moved, tickets):
+    def add(self, center, queues, moved, tickets, counters=()):
         """Note a change; sent at once without a green-thread server, else by the task."""
         if socketio.server is None or socketio.async_mode == "threading":
-            push_queues(center, queues)
-            push_trackers(center, moved, tickets)
+            self._send(center, queues, moved, tickets, counters)
             return
         self.center = center
         self.queues |= set(queues)
         self.moved |= set(moved)
         self.tickets |= set(tickets)
+        self.counters |= set(counters)
         if self.task is None:
             self.wake = socketio.server.eio.create_event()
             self.task = socketio.start_background_task(self._run)
@@ -206,14 +205,20 @@ class _Pending:
         while True:
             self.wake.wait()
             self.wake.clear()
-            center, queues, moved, tickets = self.center, self.queues, self.moved, self.tickets
-            self.queues, self.moved, self.tickets = set(), set(), set()
+            pending = (self.center, self.queues, self.moved, self.tickets, self.counters)
+            self.queues, self.moved, self.tickets, self.counters = set(), set(), set(), set()
             try:
-                push_queues(center, queues)
-                push_trackers(center, moved, tickets)
+                self._send(*pending)
             except Exception:  # a failed pass must not stop the next ones
-                log.exception("pushing queues and trackers failed")
+                log.exception("pushing queues, counters and trackers failed")
             socketio.sleep(PUSH_INTERVAL_S)
+
+    @staticmethod
+    def _send(center, queues, moved, tickets, counters):
+        for number in sorted(counters):
+            push_counter(center, number)
+        push_queues(center, queues)
+        push_trackers(center, moved, tickets)
 
 
 class _Trackers:
