@@ -88,14 +88,16 @@ def ticketing_open(area, hhmm):
 
 
 def roll_day(center):
-    """Close tickets left waiting from a past day as cancelled; returns the Change."""
+    """Close what past days left open (see Store.cancel_past_days); returns the Change."""
     now = center.clock.now()
     with center.store.transaction() as store:
         rows = store.cancel_past_days(center.clock.day(now), now)
         for row in rows:
-            store.log(now, "cancel", "system", ticket_id=row["id"], area=row["area"],
+            store.log(now, "cancel" if row["status"] == "waiting" else "day_ended", "system",
+                      ticket_id=row["id"], counter=row["counter"], area=row["area"],
                       data={"reason": "day_ended"})
-    return Change(areas={row["area"] for row in rows}, cancelled=rows)
+    return Change(areas={row["area"] for row in rows}, cancelled=rows,
+                  counters={row["counter"] for row in rows if row["counter"] is not None})
 
 
 def issue(center, area_id, actor=None, priority=False, priority_group=None):
@@ -284,8 +286,9 @@ def _call_ticket_at(center, number, actor, choose):
 
 def call_next(center, number, actor):
     """Finish the counter's current ticket, then call the next: priority first, then oldest."""
+    day = center.clock.day()
     return _call_ticket_at(center, number, actor,
-                           lambda store, counter: store.next_waiting(counter["areas"]))
+                           lambda store, counter: store.next_waiting(counter["areas"], day))
 
 
 def call_ticket(center, number, actor, ticket_id):
@@ -295,7 +298,7 @@ def call_ticket(center, number, actor, ticket_id):
             ticket = store.ticket(ticket_id)
         except NotFound:
             raise QueueError("not_found", "Không có số này / No such ticket", 404) from None
-        if ticket["status"] != "waiting":
+        if ticket["status"] != "waiting" or ticket["service_day"] < center.clock.day():
             raise QueueError("not_waiting", f"Số {ticket['number']} không còn chờ / Ticket "
                              f"{ticket['number']} is no longer waiting")
         if ticket["area"] not in counter["areas"]:

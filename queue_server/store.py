@@ -333,13 +333,15 @@ class Store:
             params = list(area_ids)
         return self._all(sql + f" ORDER BY {CALL_ORDER}", params)
 
-    def next_waiting(self, area_ids):
-        """The ticket call-next would take across these areas, or None."""
+    def next_waiting(self, area_ids, day=None):
+        """The ticket call-next would take across these areas (issued on `day` or later,
+        so a past day's ticket is never called before the day is closed), or None."""
         if not area_ids:
             return None
         marks = ", ".join("?" for _ in area_ids)
         return self._one(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' "
-                         f"AND area IN ({marks}) ORDER BY {CALL_ORDER} LIMIT 1", list(area_ids))
+                         f"AND area IN ({marks}) AND service_day >= ? ORDER BY {CALL_ORDER} "
+                         "LIMIT 1", [*area_ids, day or ""])
 
     def waiting_count(self, area_id):
         """How many tickets wait in an area."""
@@ -399,12 +401,20 @@ class Store:
             "WHERE servant = ? AND service_day = ? AND status = 'done'", (username, day))
 
     def cancel_past_days(self, today, now):
-        """Close tickets still waiting from a past day as cancelled; returns their rows."""
-        rows = self._all(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' "
-                         "AND service_day < ?", (today,))
+        """Close what a past day left open: waiting tickets become cancelled; tickets still
+        at a counter become done with no finish time (their service time is unknown, and a
+        call next morning must not add a night to it), and their counters are freed.
+        Returns the rows as they were."""
+        rows = self._all(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE status IN "
+                         "('waiting', 'called') AND service_day < ?", (today,))
         if rows:
             self._run("UPDATE tickets SET status = 'cancelled', finished_at = ? "
                       "WHERE status = 'waiting' AND service_day < ?", (now, today))
+            self._run("UPDATE counters SET current_ticket = NULL WHERE current_ticket IN "
+                      "(SELECT id FROM tickets WHERE status = 'called' AND service_day < ?)",
+                      (today,))
+            self._run("UPDATE tickets SET status = 'done' WHERE status = 'called' "
+                      "AND service_day < ?", (today,))
         return rows
 
     # -- event log ------------------------------------------------------------------

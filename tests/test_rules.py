@@ -222,3 +222,23 @@ def test_three_level_scale_refuses_scores_it_does_not_offer(c):
     queue.call_next(c, 1, servant(1))
     refused("invalid_request", queue.rate, c, t["track_code"], 3)
     assert queue.rate(c, t["track_code"], 4).ticket["rating_score"] == 4
+
+
+def test_a_ticket_at_a_counter_at_midnight_is_closed_with_its_day(c):
+    queue.open_counter(c, 1, servant(1))
+    late = issue(c)
+    issue(c)  # still waiting at midnight
+    at(c, "23:50")
+    queue.call_next(c, 1, servant(1))
+    at(c, "00:00:30", day="2026-11-28")
+    queue.open_counter(c, 6, servant(6))
+    # Before the day is closed, yesterday's waiting line is not called.
+    assert queue.call_next(c, 6, servant(6)).ticket is None
+    change = queue.roll_day(c)
+    assert change.counters == {1}
+    closed = c.store.ticket(late["id"])
+    assert closed["status"] == "done" and closed["finished_at"] is None
+    assert c.store.counter(1)["current_ticket"] is None
+    fresh = issue(c)
+    assert queue.call_next(c, 1, servant(1)).ticket["id"] == fresh["id"]
+    assert c.store.ticket(late["id"])["finished_at"] is None
