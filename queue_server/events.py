@@ -119,10 +119,11 @@ def print_job_payload(center, job):
     """The `print_job` event: the ticket as printed, with what the ticket layout needs."""
     row = center.store.ticket(job["ticket_id"])
     area = center.store.area(row["area"])
+    info = views.center_info(center)
     return {"id": job["id"], "ticket": views.ticket(center, row, with_track=True),
             "area": {"id": area["id"], "name": area["name"], "name_en": area["name_en"]},
-            "center": {"name": center.settings.get("CENTER_NAME"),
-                       "name_en": center.settings.get("CENTER_NAME_EN")}}
+            # The names an administrator set at /admin, else the configured ones.
+            "center": {key: info[key] for key in ("name", "name_en")}}
 
 
 def push_print_job(center, job_id):
