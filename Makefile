@@ -28,7 +28,7 @@ setup-test: setup $(VENV)/.installed-dev
 	bash scripts/install-test-tools.sh
 
 test: setup-test
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --durations=15
 
 bench: setup-test
 	$(PY) -m bench.run_all
