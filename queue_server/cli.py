@@ -41,8 +41,19 @@ def _app(db):
 
 def production_server(app, host, port):
     """gevent's WSGI server for `app` on host:port, websockets included, not yet started."""
-    from gevent.pywsgi import WSGIServer
-    server = WSGIServer((host, port), app, log=None, error_log=sys.stderr)
+    from gevent.pywsgi import WSGIHandler, WSGIServer
+
+    class Handler(WSGIHandler):
+        """Ends the connection after a websocket: its socket was used through a duplicate,
+        and reading on would take the client's closing frame for a new HTTP request."""
+
+        def run_application(self):
+            super().run_application()
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.close_connection = True
+
+    server = WSGIServer((host, port), app, log=None, error_log=sys.stderr,
+                        handler_class=Handler)
     server.init_socket()
     # gevent writes a response's headers and body in two sends, and Socket.IO sends each
     # event on its own: with Nagle's algorithm each second send waits for the client's
