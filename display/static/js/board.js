@@ -7,8 +7,10 @@
   var $ = function (id) { return document.getElementById(id); };
   var board = $("board");
   var shownTicket = null;
+  var last = null;  // the counter as last rendered
 
   function render(counter, flash) {
+    last = counter;
     var status = counter ? counter.status : "closed";
     var current = counter && status !== "closed" ? counter.current : null;
     board.setAttribute("data-status", status);
@@ -49,8 +51,13 @@
     snapshot: function (s) { render(find(s.counters || []), false); },
     counter: function (c) { if (c.number === cfg.counter) render(c, true); },
     called: function (call) {
+      if (call.counter !== cfg.counter) return;
       // A recall of the same ticket: flash again so the visitor looks up.
-      if (call.counter === cfg.counter && call.recall) D.flash(board, "flash");
+      if (call.recall) { D.flash(board, "flash"); return; }
+      // The call comes at once; the counter's own event follows a moment later and
+      // replaces this with the whole counter.
+      render(Object.assign({}, last || {number: cfg.counter}, {status: "open",
+        current: {id: call.ticket_id, number: call.number, priority: call.priority}}), true);
     }
   });
 })(window);
