@@ -176,10 +176,14 @@ def test_paper_out_keeps_the_ticket_and_prints_it_when_paper_is_back(server, fak
     assert manager.get(f"/api/v1/tickets/{ticket['track_code']}").json()["status"] == "waiting"
     fake.paper = "ok"
     wait_state(manager, "online")
-    printed = fake.wait_for_tickets(2)
+    fake.wait_for_tickets(2)
     wait_until(lambda: pending_jobs(server, kiosk) == [], what="the jobs acknowledged")
-    assert [t.qr[0] for t in fake.tickets()] == [first["track_url"], ticket["track_url"]]
-    assert sum(t.cuts for t in printed) == 2
+    # A job an earlier test left pending on this module's server may print here too; these
+    # two print exactly once each, in order, each with its one cut.
+    qrs = [t.qr[0] for t in fake.tickets()]
+    assert qrs.count(first["track_url"]) == 1 and qrs.count(ticket["track_url"]) == 1
+    assert qrs.index(first["track_url"]) < qrs.index(ticket["track_url"])
+    assert all(t.cuts == 1 for t in fake.tickets())
 
 
 def test_agent_restart_neither_loses_nor_duplicates_a_job(tmp_path, server, fake, agents):
