@@ -82,6 +82,7 @@ class ServerProcess:
             except requests.RequestException:
                 pass
             time.sleep(0.1)
+        self.kill()  # never leave a half-started server behind
         raise RuntimeError("server did not become ready")
 
     def kill(self):
