@@ -161,7 +161,7 @@ def test_the_counter_board_shows_paused_and_closed(server, desk, open_page):
     expect(board.locator("#board-ticket")).to_be_hidden()
     desk.act(13, "resume")
     expect(board.locator("#board-ticket")).to_have_text(ticket["number"] + "★",
-                                                        timeout=SECOND)
+                                                        timeout=3 * SECOND)
     desk.act(13, "finish")
     desk.act(13, "close")
     # Counter updates are coalesced (at most two a second per screen): allow for that.
