@@ -31,7 +31,12 @@ test: setup-test
 	$(PY) -m pytest -q -n 2 --durations=15
 
 bench: setup-test
-	$(PY) -m bench.run_all
+	$(PY) -m bench.throughput
+	$(PY) -m bench.simulate
+	$(PY) -m bench.reports_month
+	$(PY) -m bench.writes
+	$(PY) -m bench.soak
+	$(PY) -m bench.load
 
 clips: setup
 	bash scripts/make-clips.sh
