@@ -66,6 +66,15 @@ def live_server(server_factory):
     return server_factory()
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One real server with the demo center shared by the tests of a module (a module that
+    needs its own kind of server defines its own `server`)."""
+    process = ServerProcess(tmp_path_factory.mktemp("server")).start()
+    yield process
+    process.stop()
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""

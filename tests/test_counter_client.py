@@ -14,19 +14,11 @@ import requests
 import socketio
 from playwright.sync_api import expect
 
-from support import ROOT, ServerProcess, password_for
+from support import ROOT, password_for
 
 # Signing in checks a password hash on purpose slowly; on a busy machine it takes a while.
 SLOW_MS = 15000
 CATALOGS = ["counter_client/messages/counter.json", "counter_client/messages/rate.json"]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """One real server with the demo center for every test of this module."""
-    process = ServerProcess(tmp_path_factory.mktemp("counter-client")).start()
-    yield process
-    process.stop()
 
 
 # -- helpers shared with the rating pad's tests ------------------------------------------

@@ -8,15 +8,7 @@ import time
 
 import pytest
 
-from support import Api, ServerProcess
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """One real server with the demo center for this module's tests."""
-    process = ServerProcess(tmp_path_factory.mktemp("manager")).start()
-    yield process
-    process.stop()
+from support import Api
 
 
 def sign_in(page, server, path, username, password):

@@ -13,18 +13,10 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from support import ServerProcess, password_for
+from support import password_for
 from test_counter_client import SLOW_MS, issue, open_counter, settled
 
 from queue_server.store import Store
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """One real server with the demo center for every test of this module."""
-    process = ServerProcess(tmp_path_factory.mktemp("rating-pad")).start()
-    yield process
-    process.stop()
 
 
 @pytest.fixture
