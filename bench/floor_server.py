@@ -51,6 +51,8 @@ def on_connect(auth):
     auth = auth if isinstance(auth, dict) else {}
     if auth.get("role") == "track":
         join_room(f"ticket:{auth.get('code')}")
+    elif auth.get("role") == "display" and "counter" in auth:
+        join_room(f"board:{auth['counter']}")
     elif auth.get("role") == "display":
         join_room("display:all")
     else:

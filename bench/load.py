@@ -53,15 +53,28 @@ BEHIND_PROXY_ENV = {"HANGCHO_MAX_SOCKET_CLIENTS_PER_ADDRESS": "100000"}
 
 def fixed_clients(day, tokens):
     """Lobby displays, a board per counter and a servant page per counter (a board
-    connects as a display, as display/static/js/board.js does)."""
+    connects as a display naming its counter, as display/static/js/board.js does)."""
     specs = [{"id": f"d{i}", "auth": {"role": "display"}} for i in range(LOBBY_DISPLAYS)]
     for plan in day.counters:
         page = {"token": tokens.get(plan.servant, "page")}
-        specs.append({"id": f"b{plan.number}", "auth": {"role": "display"}})
+        specs.append({"id": f"b{plan.number}", "board": plan.number,
+                      "auth": {"role": "display", "counter": plan.number}})
         specs.append({"id": f"s{plan.number}", "auth": page})
     for i, spec in enumerate(specs):
         spec["source"] = source_address(i)
     return specs
+
+
+def display_listeners(specs):
+    """The screens among `specs` for `call_delays`: a lobby display hears every call, a
+    board (client id, its counter) only the calls at its counter."""
+    return [(s["id"], s["board"]) if "board" in s else s["id"]
+            for s in specs if s["id"][0] in "db"]
+
+
+def counters_of(trace):
+    """{(ticket id, n): the counter of that call} from a replay's trace."""
+    return {key: info["counter"] for key, info in trace.call_info.items()}
 
 
 def say(text):
@@ -153,11 +166,11 @@ def figures(trace, received, fixed, clients, issue, replay_usage, burst_usage, p
     """The run's figures from its trace and what the clients received."""
     steady = steady_from(trace, clients)
     calls = [c for c in trace.calls if steady is not None and c[2] >= steady]
-    displays = [s["id"] for s in fixed if s["id"][0] in "db"]
     return {
         "calls": len(trace.calls), "calls_at_full_hall": len(calls),
-        **latencies(calls, received, fixed, trace.trackers),
-        "all_calls_to_display_ms": summary(*call_delays(trace.calls, received, displays)),
+        **latencies(calls, received, fixed, trace),
+        "all_calls_to_display_ms": summary(*call_delays(
+            trace.calls, received, display_listeners(fixed), counters_of(trace))),
         "most_clients": max((n for _, n in trace.population), default=0),
         "tickets_issued": trace.issued, "kiosk_lag_s": round(trace.lag_s, 3),
         "errors": len(trace.errors), "error_samples": trace.errors[:5],
@@ -201,8 +214,9 @@ def run_floor(trace, day, args, workdir):
 
         def relay(ticket_id, n):
             http = pool.get()
-            emits = [{"event": "called", "to": ["staff", "display:all"],
-                      "data": trace.call_info[(ticket_id, n)]}]
+            info = trace.call_info[(ticket_id, n)]
+            emits = [{"event": "called", "to": ["staff", "display:all",
+                                                f"board:{info['counter']}"], "data": info}]
             if n == 0 and ticket_id in trackers:
                 emits.append({"event": "ticket", "to": f"ticket:{trace.track_codes[ticket_id]}",
                               "data": {"id": ticket_id, "status": "called", "position": None}})
@@ -227,7 +241,7 @@ def run_floor(trace, day, args, workdir):
         if workers:
             workers.close()
         stack.close()
-    return {"calls_at_full_hall": len(log), **latencies(log, received, fixed, trackers),
+    return {"calls_at_full_hall": len(log), **latencies(log, received, fixed, trace, trackers),
             "most_clients": len(fixed) + len(phones),
             "unexpected_disconnects": len(received["disconnects"]),
             "burst": relays, "server": usage_summary(floor_usage, [floor.pid]),
@@ -242,14 +256,15 @@ def burst_then_collect(workers, pids, port, token, seconds, path="/api/v1/ticket
     return result, usage.stop(), workers.collect()
 
 
-def latencies(calls, received, fixed, trackers):
+def latencies(calls, received, fixed, trace, trackers=None):
     """Call to display (lobby displays and boards), to servant pages, to trackers; and
     every event lost on the way."""
-    displays = [s["id"] for s in fixed if s["id"][0] in "db"]
     pages = [s["id"] for s in fixed if s["id"][0] == "s"]
-    out = {"call_to_display_ms": summary(*call_delays(calls, received, displays)),
+    out = {"call_to_display_ms": summary(*call_delays(
+               calls, received, display_listeners(fixed), counters_of(trace))),
            "call_to_servant_pages_ms": summary(*call_delays(calls, received, pages)),
-           "call_to_tracker_ms": summary(*tracker_delays(calls, received, trackers))}
+           "call_to_tracker_ms": summary(*tracker_delays(
+               calls, received, trace.trackers if trackers is None else trackers))}
     out["lost"] = sum(v["lost"] for v in out.values())
     return out
 

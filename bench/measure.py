@@ -22,16 +22,32 @@ def arrivals(received):
     return out
 
 
-def call_delays(calls, received, listeners):
+def call_delays(calls, received, listeners, counter_of=None):
     """Delays (s) from each call's request to its `called` event at each listener, and how
-    many (listener, call) pairs never arrived."""
+    many (listener, call) pairs never arrived.
+
+    A listener is a client id (it hears every call), or (client id, counter) for a counter
+    board, which hears only the calls at its counter: `counter_of` maps (ticket id, n) to
+    the counter of that call, and the board's k-th `called` of a ticket answers the k-th
+    call of that ticket at its counter."""
     heard = arrivals(received)
+    at_counter, seen = {}, {}
+    for ticket_id, n, _sent in sorted(calls, key=lambda c: (c[0], c[1])):
+        counter = (counter_of or {}).get((ticket_id, n))
+        at_counter[(ticket_id, n)] = seen.get((ticket_id, counter), 0)
+        seen[(ticket_id, counter)] = at_counter[(ticket_id, n)] + 1
     delays, lost = [], 0
     for ticket_id, n, sent in calls:
-        for client_id in listeners:
+        for listener in listeners:
+            client_id, only = listener if isinstance(listener, tuple) else (listener, None)
+            index = n
+            if only is not None:
+                if (counter_of or {}).get((ticket_id, n)) != only:
+                    continue
+                index = at_counter[(ticket_id, n)]
             times = heard.get((client_id, ticket_id), ())
-            if n < len(times):
-                delays.append(times[n] - sent)
+            if index < len(times):
+                delays.append(times[index] - sent)
             else:
                 lost += 1
     return delays, lost

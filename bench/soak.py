@@ -49,7 +49,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench import clients
 from bench.harness import (RESULTS, ROOT, Stack, Usage, cpu_seconds, machine, percentiles,
                            rss_bytes)
-from bench.load import connect, fixed_clients
+from bench.load import connect, counters_of, display_listeners, fixed_clients
 from bench.measure import GRACE_S, arrivals, call_delays, summary, tracker_delays
 from bench.replay import Replay, prepare_center, source_address
 from bench.workload import generate_day, hhmm_to_s
@@ -413,7 +413,8 @@ def progress(replay, sampler, seconds):
 
 def figures(trace, received, fixed, churn, samples, after, alive, seconds):
     """The run's figures from its trace, what the clients received and the samples."""
-    listeners = [s["id"] for s in fixed]
+    listeners = display_listeners(fixed) + [s["id"] for s in fixed if s["id"][0] == "s"]
+    counters = counters_of(trace)
     quarter = seconds / 4
     t0 = trace.started
 
@@ -427,9 +428,9 @@ def figures(trace, received, fixed, churn, samples, after, alive, seconds):
         "trackers_connected": len(trace.trackers),
         "returning_sessions": len(churn.sessions),
         "reconnect_ms": percentiles(churn.reconnect_s),
-        "call_to_display_ms": summary(*call_delays(trace.calls, received, listeners)),
-        "call_to_display_ms_q2": summary(*call_delays(in_quarter(1), received, listeners)),
-        "call_to_display_ms_q4": summary(*call_delays(in_quarter(3), received, listeners)),
+        "call_to_display_ms": summary(*call_delays(trace.calls, received, listeners, counters)),
+        "call_to_display_ms_q2": summary(*call_delays(in_quarter(1), received, listeners, counters)),
+        "call_to_display_ms_q4": summary(*call_delays(in_quarter(3), received, listeners, counters)),
         "lost_at_returning_clients": session_losses(trace.calls, received, churn.sessions),
         "tracker_calls_lost": tracker_lost,
         "unexpected_disconnects": len(received["disconnects"]),

@@ -3,7 +3,8 @@
 Rooms:
 - `staff`: every token connection (servants, managers, admins, kiosks' pages);
 - `display:all`: displays showing every area; `display:<area>`: filtered displays;
-- `board:<n>`: the board and rating pad of counter n;
+- `board:<n>`: the board above counter n (a display that names its counter) and its
+  rating pad: `called` at that counter and its `counter` events;
 - `ticket:<id>`: the trackers of one ticket (visitors' phones);
 - `pad:<n>`: the satisfaction pad of counter n;
 - `printer:<kiosk>`: the print agent of one kiosk account.
@@ -70,7 +71,8 @@ def emit(event, payload, to):
 def push(center, change):
     """Push everything a rule's Change affects: calls, queues, counters, trackers, jobs."""
     if change.call:
-        emit("called", views.call(center, change.call), _rooms_for_area(change.call["area"]))
+        emit("called", views.call(center, change.call),
+             _rooms_for_area(change.call["area"]) + [f"board:{change.call['counter']}"])
         # Let the websocket writers send the call now, before the rest is computed.
         socketio.sleep(0)
     if change.rate_request:
@@ -92,11 +94,11 @@ def push(center, change):
 
 
 def push_counter(center, number):
-    """The `counter` event for one counter, to staff, its board and the displays of its areas."""
+    """The `counter` event for one counter, to staff and its board (a lobby display shows
+    calls and queues, not counters: sending it every counter's changes would triple what
+    each screen receives at a busy hour)."""
     row = center.store.counter(number)
-    rooms = ["staff", "display:all", f"board:{number}"]
-    rooms += [f"display:{a}" for a in row["areas"]]
-    emit("counter", views.counter(center, row), rooms)
+    emit("counter", views.counter(center, row), ["staff", f"board:{number}"])
 
 
 def push_rate_request(center, ticket_row):

@@ -41,6 +41,15 @@ def on_connect(auth):
         _register({"role": "track"})
         socketio.emit("snapshot", views.ticket(c, row), to=request.sid)
         return True
+    if auth.get("role") == "display" and "token" not in auth and "counter" in auth:
+        # The board above one counter: its own counter's changes and calls, nothing else.
+        number = auth.get("counter")
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**9:
+            raise ConnectionRefusedError("counter must be a counter number")
+        join_room(f"board:{number}")
+        _register({"role": "display"})
+        socketio.emit("snapshot", views.state(c), to=request.sid)
+        return True
     if auth.get("role") == "display" and "token" not in auth:
         areas = auth.get("areas")
         if areas is not None and (not isinstance(areas, list) or

@@ -93,6 +93,33 @@ def test_staff_gets_counter_events(app, client, serving):
     assert counter["pause_reason"] == "meeting"
 
 
+def test_board_hears_its_own_counter_and_the_lobby_no_counter_changes(app, client, serving):
+    s1, kiosk = serving
+    s2 = bearer(client, "servant2")
+    client.post("/api/v1/counters/2/open", headers=s2)
+    board = socketio.test_client(app, auth={"role": "display", "counter": 1})
+    lobby = socketio.test_client(app, auth={"role": "display"})
+    assert names(board.get_received()) == ["snapshot"]
+    lobby.get_received()
+    client.post("/api/v1/tickets", json={"area": "transport"}, headers=kiosk)
+    client.post("/api/v1/tickets", json={"area": "transport"}, headers=kiosk)
+    client.post("/api/v1/counters/2/call-next", headers=s2)  # A001 at counter 2
+    client.post("/api/v1/counters/1/call-next", headers=s1)  # A002 at counter 1
+    on_board = board.get_received()
+    assert [c["number"] for c in of(on_board, "called")] == ["A002"]
+    assert {c["number"] for c in of(on_board, "counter")} == {1}
+    assert set(names(on_board)) == {"called", "counter"}
+    in_lobby = lobby.get_received()
+    assert [c["number"] for c in of(in_lobby, "called")] == ["A001", "A002"]
+    assert "counter" not in names(in_lobby)
+
+
+@pytest.mark.parametrize("number", ["1", 0, -3, True, 10**12, None])
+def test_board_with_a_bad_counter_is_refused(app, number):
+    assert not socketio.test_client(app, auth={"role": "display", "counter": number}) \
+        .is_connected()
+
+
 def test_rating_pad_is_unlocked_by_finish(app, client, serving):
     s1, kiosk = serving
     pad = socketio.test_client(app, auth={"token": token(client, "display1"), "counter": 1})

@@ -47,7 +47,8 @@
   D.translate(document);
   D.startClock($("time"), $("date"));
   D.scheduleDailyReload(3);
-  D.connect({role: "display"}, {
+  // Naming the counter joins only its board's room: this counter's calls and changes.
+  D.connect({role: "display", counter: cfg.counter}, {
     snapshot: function (s) { render(find(s.counters || []), false); },
     counter: function (c) { if (c.number === cfg.counter) render(c, true); },
     called: function (call) {
