@@ -4,6 +4,7 @@ from pathlib import Path
 
 from apiflask import APIFlask
 from flask import send_from_directory
+from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -41,6 +42,16 @@ class BoundedInt(IntegerConverter):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
+class NoSessions(SessionInterface):
+    """Flask's session machinery switched off: every request gets the null session."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        return None
+
+
 def error_body(code, message, status, detail=None):
     """The one JSON shape of every error: {"error": CODE, "message": TEXT}."""
     body = {"error": code, "message": message}
@@ -61,6 +72,9 @@ def create_app(test_config=None):
     app.url_map.converters["int"] = BoundedInt
     app.config.update(settings)
     app.json.ensure_ascii = False
+    # Nothing is kept in a cookie session (the pages carry bearer tokens): skip opening
+    # and signing one on every request.
+    app.session_interface = NoSessions()
     app.config["SECRET_KEY"] = settings.get("SECRET_KEY") or \
         config_module.secret_key(settings["SECRET_KEY_FILE"])
     app.config["VALIDATION_ERROR_STATUS_CODE"] = 422
@@ -70,6 +84,7 @@ def create_app(test_config=None):
     observe.configure_logging(settings.get("LOG_LEVEL", "INFO"), settings.get("LOG_JSON", True))
 
     store = Store(settings["DATABASE"])
+    store.checkpoint_in_background()
     center = Center(store=store, clock=Clock(settings["TIMEZONE"]), settings=settings)
     app.extensions["hangcho"] = center
     roll_day(center)

@@ -24,7 +24,7 @@ DEFAULTS = {
     "SECRET_KEY_FILE": "instance/secret_key",
     "LOG_LEVEL": "INFO",
     "LOG_JSON": True,
-    "ACCESS_LOG": True,
+    "ACCESS_LOG": False,
     "LOGIN_LIMIT_PER_ADDRESS": "30 per minute",
     "LOGIN_LIMIT_PER_USER": "10 per 10 minutes",
     "REMOTE_TICKET_LIMIT": "5 per 10 minutes",

@@ -109,7 +109,7 @@ def issue(center, area_id, actor=None, priority=False, priority_group=None):
                              f"group '{priority_group}'", 422)
         priority = True
     day = center.clock.day(now)
-    with center.store.transaction() as store:
+    with center.store.transaction(only_adds_tickets=True) as store:
         area = _area_or_error(center, area_id)
         if not ticketing_open(area, center.clock.hhmm(now)):
             raise QueueError("area_closed", "Lĩnh vực này hiện không cấp số / This area is not "

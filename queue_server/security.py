@@ -10,6 +10,11 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "media-src 'self' blob:; connect-src 'self' ws: wss:; font-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
+HEADERS = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+           ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
+           ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+           ("Cross-Origin-Opener-Policy", "same-origin")]
+
 
 def _setting(name):
     return lambda: current_app.config[name]
@@ -32,6 +37,18 @@ def failed(response):
     return response.status_code == 401
 
 
+# The endpoints that carry a limit; every other request skips the limiter's bookkeeping.
+LIMITED = {"api.login", "api.issue_ticket"}
+
+
+@limiter.request_filter
+def _not_limited():
+    """Only logins and anonymous tickets are limited: a signed-in kiosk issuing tickets at
+    the morning peak pays nothing for the limiter (a wrong token is refused by auth)."""
+    endpoint = request.endpoint
+    return endpoint not in LIMITED or (endpoint == "api.issue_ticket" and has_bearer_token())
+
+
 login_per_address = limiter.limit(_setting("LOGIN_LIMIT_PER_ADDRESS"))
 login_per_user = limiter.limit(_setting("LOGIN_LIMIT_PER_USER"), key_func=login_username,
                                deduct_when=failed)
@@ -46,12 +63,9 @@ def init_app(app):
     @app.after_request
     def _security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.path.startswith("/api/"):
-            headers.setdefault("Cache-Control", "no-store")
+        for name, value in HEADERS:
+            if name not in headers:
+                headers[name] = value
+        if request.path.startswith("/api/") and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
         return response

@@ -26,6 +26,48 @@ TICKET_COLUMNS = (
 CALL_ORDER = "priority DESC, issued_at ASC, id ASC"
 
 
+class Checkpointer:
+    """A native thread (never a greenlet, so it runs beside the server while SQLite holds
+    no Python lock) with its own connection, running passive WAL checkpoints: they copy
+    what readers no longer need and never block a writer or a reader."""
+
+    def __init__(self, path, interval_s):
+        self.path, self.interval_s = path, interval_s
+        self.stopping = False
+        self.sleep = _native("time", "sleep")
+        _native("_thread", "start_new_thread")(self._run, ())
+
+    def _run(self):
+        import logging
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                               timeout=10)
+        try:
+            while not self.stopping:
+                self.sleep(self.interval_s)
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error as error:  # a full disk: the next round tries again
+                    logging.getLogger("hangcho.store").warning("checkpoint failed: %s", error)
+        finally:
+            conn.close()
+
+    def stop(self):
+        """End the thread at its next round (the last connection to close checkpoints)."""
+        self.stopping = True
+
+
+def _native(module, name):
+    """A function of the standard library as it was before gevent's monkey-patching."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        monkey = None
+    if monkey is not None and monkey.is_module_patched(module):
+        return monkey.get_original(module, name)
+    import importlib
+    return getattr(importlib.import_module(module), name)
+
+
 class NotFound(Exception):
     """A row that was asked for by key does not exist."""
 
@@ -123,18 +165,25 @@ class Store:
         self.db = sqlite_utils.Database(self.conn)
         # One connection is shared by every thread or greenlet of the process.
         self.lock = threading.RLock()
+        # Rows written by transactions that only issued tickets (see `change_stamp`).
+        self.issue_changes = 0
+        self._checkpointer = None
         with self.lock:
             MIGRATIONS.apply(self.db)
 
     # -- transactions ---------------------------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self):
-        """A `BEGIN IMMEDIATE` write transaction; commits on success, rolls back on error."""
+    def transaction(self, only_adds_tickets=False):
+        """A `BEGIN IMMEDIATE` write transaction; commits on success, rolls back on error.
+
+        `only_adds_tickets`: the transaction only issues tickets, which leaves counters and
+        service times as they were (see `change_stamp(..., counters_only=True)`)."""
         with self.lock:
             if self.conn.in_transaction:  # nested: the outer transaction decides
                 yield self
                 return
+            before = self.conn.total_changes
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self
@@ -143,6 +192,8 @@ class Store:
                 if self.conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
                     self.conn.execute("ROLLBACK")
                 raise
+            if only_adds_tickets:
+                self.issue_changes += self.conn.total_changes - before
 
     def _all(self, sql, params=()):
         with self.lock:
@@ -159,8 +210,19 @@ class Store:
 
     def close(self):
         """Close the connection (the WAL is checkpointed by SQLite)."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self.lock:
             self.conn.close()
+
+    def checkpoint_in_background(self, interval_s=1.0):
+        """Copy the WAL back into the database file from a thread of its own, instead of
+        in whichever write happens to fill it: a checkpoint writes and syncs the file,
+        and would stall the request behind it (see docs/benchmarks.md)."""
+        if self.path == ":memory:" or self._checkpointer is not None:
+            return
+        self._checkpointer = Checkpointer(self.path, interval_s)
+        self.conn.execute("PRAGMA wal_autocheckpoint=0")
 
     # -- settings -------------------------------------------------------------------
 
@@ -289,11 +351,9 @@ class Store:
 
     def next_seq(self, area_id, day):
         """The next number of an area on a day (call inside a transaction)."""
-        self._run("INSERT INTO sequences (area, service_day, last) VALUES (?, ?, 1) "
-                  "ON CONFLICT(area, service_day) DO UPDATE SET last = last + 1",
-                  (area_id, day))
-        return self._one("SELECT last FROM sequences WHERE area = ? AND service_day = ?",
-                         (area_id, day))["last"]
+        return self._one("INSERT INTO sequences (area, service_day, last) VALUES (?, ?, 1) "
+                         "ON CONFLICT(area, service_day) DO UPDATE SET last = last + 1 "
+                         "RETURNING last", (area_id, day))["last"]
 
     def issued_count(self, area_id, day):
         """Tickets issued in an area on a day (for the daily cap)."""
@@ -666,11 +726,15 @@ def _counter(row):
 
 # -- performance ----------------------------------------------------------------------------
 
-def change_stamp(store):
+def change_stamp(store, counters_only=False):
     """A value that changes whenever the database does: the rows written through this
     connection, and SQLite's data_version, which moves when another connection (another
     server process on the same file) commits. What was read from the database may be
-    reused for as long as the stamp stays the same."""
+    reused for as long as the stamp stays the same.
+
+    `counters_only`: leave out the tickets this process issued, so that what depends on the
+    counters and on service times (the wait estimator) outlives a burst of new tickets."""
     with store.lock:
         version = store.conn.execute("PRAGMA data_version").fetchone()[0]
-        return store.conn.total_changes, version
+        changes = store.conn.total_changes
+        return (changes - store.issue_changes if counters_only else changes), version

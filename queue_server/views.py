@@ -13,11 +13,13 @@ from .store import change_stamp
 _remembered = weakref.WeakKeyDictionary()
 
 
-def remembered(center, key, build):
+def remembered(center, key, build, counters_only=False):
     """`build()`, or the value it gave for `key` while neither the database nor the
     second of the center's clock has changed since: a display connecting, a tracker
-    update and a `queue` event then share one estimator per area and one snapshot."""
-    stamp = (change_stamp(center.store), int(center.clock.now()))
+    update and a `queue` event then share one estimator per area and one snapshot.
+    `counters_only`: new tickets issued here in the same second do not count as a change
+    (see `store.change_stamp`)."""
+    stamp = (change_stamp(center.store, counters_only), int(center.clock.now()))
     memo = _remembered.setdefault(center.store, {})
     hit = memo.get(key)
     if hit is not None and hit[0] == stamp:
@@ -28,9 +30,15 @@ def remembered(center, key, build):
 
 
 def estimator_of(center, area_id):
-    """The estimated-wait function of an area (see `remembered`), at the center's time."""
+    """The estimated-wait function of an area (see `remembered`), at the center's time.
+
+    Built anew after every call, finish, transfer or counter change, and at least once a
+    second while tickets are being issued: a new ticket moves only the other areas' line
+    lengths and the last hour's pace by one, which the next second's estimator takes in,
+    while the ticket's own place in line is always counted fresh by the caller."""
     return remembered(center, ("estimator", area_id),
-                      lambda: area_estimator(center.store, area_id, center.clock.now()))
+                      lambda: area_estimator(center.store, area_id, center.clock.now()),
+                      counters_only=True)
 
 
 def track_url(center, code):
