@@ -78,7 +78,7 @@ def push(center, change):
     if change.rate_request:
         push_rate_request(center, change.rate_request)
     if change.print_job:
-        push_print_job(center, change.print_job)
+        push_print_job(center, change.print_job, change.ticket["issued_by"])
     tickets = {row["id"] for row in (change.ticket, change.rate_request) if row}
     tickets.update(row["id"] for row in change.cancelled)
     moved = set(change.moved_areas)
@@ -128,11 +128,11 @@ def print_job_payload(center, job):
             "center": {key: info[key] for key in ("name", "name_en")}}
 
 
-def push_print_job(center, job_id):
+def push_print_job(center, job_id, kiosk):
     """Send one print job to its kiosk's print agent (the job waits in the store otherwise)."""
-    job = center.store.print_job(job_id)
-    if _may_listen(f"printer:{job['kiosk']}"):
-        emit("print_job", print_job_payload(center, job), f"printer:{job['kiosk']}")
+    if _may_listen(f"printer:{kiosk}"):
+        emit("print_job", print_job_payload(center, center.store.print_job(job_id)),
+             f"printer:{kiosk}")
 
 
 def push_printer(center, kiosk):
@@ -155,20 +155,23 @@ def push_trackers(center, moved_areas, ticket_ids):
     """The `ticket` event to the trackers in this process of every ticket that changed:
     the tickets in `ticket_ids`, and the waiting tickets of areas where places moved."""
     rooms = socketio.server.manager.rooms.get("/", {}) if socketio.server else {}
-    tracked = {int(room[7:]) for room, members in rooms.items()
-               if members and isinstance(room, str) and room.startswith("ticket:")}
-    if not tracked:
+    if not rooms:
         return
+
+    def tracked(ticket_id):
+        # One lookup per ticket, not a pass over every room: a hall holds a room per phone.
+        return rooms.get(f"ticket:{ticket_id}") is not None
+
     sent = set()
     for area_id in sorted(moved_areas):
         estimator = None
         for position, row in enumerate(center.store.waiting([area_id]), start=1):
-            if row["id"] in tracked:
+            if tracked(row["id"]):
                 estimator = estimator or views.estimator_of(center, area_id)
                 _emit_local("ticket", views.ticket(center, row, estimator=estimator,
                                                    position=position), f"ticket:{row['id']}")
                 sent.add(row["id"])
-    for ticket_id in sorted((set(ticket_ids) & tracked) - sent):
+    for ticket_id in sorted(t for t in set(ticket_ids) - sent if tracked(t)):
         _emit_local("ticket", views.ticket(center, center.store.ticket(ticket_id)),
                     f"ticket:{ticket_id}")
 
