@@ -39,6 +39,8 @@ log = logging.getLogger("hangcho.events")
 # minute costs a screen one `queue` event per area a second, not one per change.
 PUSH_INTERVAL_S = 1.0
 TRACKER_CHANNEL = "hangcho-trackers"
+# Tracker updates worked out between two chances for other requests to run.
+YIELD_EVERY = 16
 
 
 def _rooms_for_area(area_id):
@@ -61,6 +63,13 @@ def _message_queue():
 def _may_listen(room):
     """Whether an emit to this room may reach someone, here or in another process."""
     return has_members(room) or _message_queue()
+
+
+def _yield():
+    """Let other green threads run (a request waiting with a call) between two pieces of a
+    long pass over what changed."""
+    if socketio.server is not None:
+        socketio.sleep(0)
 
 
 def emit(event, payload, to):
@@ -171,6 +180,10 @@ def push_trackers(center, moved_areas, ticket_ids):
                 _emit_local("ticket", views.ticket(center, row, estimator=estimator,
                                                    position=position), f"ticket:{row['id']}")
                 sent.add(row["id"])
+                if len(sent) % YIELD_EVERY == 0:
+                    # Hundreds of phones in one area: let a call that came in meanwhile
+                    # go out to the screens before the next estimates are worked out.
+                    _yield()
     for ticket_id in sorted(t for t in set(ticket_ids) - sent if tracked(t)):
         _emit_local("ticket", views.ticket(center, center.store.ticket(ticket_id)),
                     f"ticket:{ticket_id}")
@@ -223,7 +236,9 @@ class _Pending:
     def _send(center, queues, moved, tickets, counters):
         for number in sorted(counters):
             push_counter(center, number)
+            _yield()
         push_queues(center, queues)
+        _yield()
         push_trackers(center, moved, tickets)
 
 
