@@ -114,21 +114,29 @@ class Server:
         return self.share * (first + later)
 
 
-def wait_for_call(position, servers, jump_rate=0.0):
+def wait_for_call(position, servers, jump_rate=0.0, memo=None):
     """Seconds until the ticket at `position` (1 = next) of an area is called, or None.
 
     The answer is when the counters' expected calls, less the tickets that go
     ahead meanwhile (`jump_rate` per second: priority tickets, transfers), reach
     the position less CALL_OFFSET — about the median wait, which is what keeps the
     absolute error low. None without capacity; MAX_WAIT_S if never within that.
+
+    `memo`: a dict kept by the caller for the same servers and jump rate, so the places
+    of a whole line share the expected calls at the instants their searches have in
+    common (the answers are the same as without it).
     """
     servers = [s for s in servers if s.share > 0]
     if not servers:
         return None
     target = position - CALL_OFFSET
+    memo = {} if memo is None else memo
 
     def ahead_by(t):
-        return sum(s.calls_by(t) for s in servers) - jump_rate * t
+        value = memo.get(t)
+        if value is None:
+            value = memo[t] = sum(s.calls_by(t) for s in servers) - jump_rate * t
+        return value
 
     if ahead_by(0.0) >= target:
         return 0.0
@@ -394,13 +402,21 @@ def area_estimator(store, area_id, now=None, paused_back=True):
     waiting = store.estimator_waiting()
     own = times[area_id]
 
+    shares_memo = {}
+
     def shares_for(position, priority):
-        """Each working counter's share of its time for this area, as the lines stand."""
+        """Each working counter's share of its time for this area, as the lines stand.
+
+        They depend on the position only where it lies beyond the area's line as last
+        counted, so the places of one line share them (worked out once per estimator)."""
         line = {x: n[1] if priority else n[0] for x, n in waiting.items()}
         line[area_id] = max(line.get(area_id, 0), position)
-        split = split_shares(groups, dedicated, line, times, own.mean_s if own else 1.0)
-        return [1.0 if len(c["areas"]) == 1 else split[tuple(sorted(c["areas"]))][area_id]
-                for c, _ in working]
+        key = (line[area_id], priority)
+        if key not in shares_memo:
+            split = split_shares(groups, dedicated, line, times, own.mean_s if own else 1.0)
+            shares_memo[key] = [1.0 if len(c["areas"]) == 1 else
+                                split[tuple(sorted(c["areas"]))][area_id] for c, _ in working]
+        return key, shares_memo[key]
 
     if own is None:
         def estimate_without_basis(position, priority=False):
@@ -408,7 +424,7 @@ def area_estimator(store, area_id, now=None, paused_back=True):
             once, else None."""
             if position is None or position < 1:
                 return None
-            free_now = sum(share for share, (c, start) in zip(shares_for(position, priority),
+            free_now = sum(share for share, (c, start) in zip(shares_for(position, priority)[1],
                                                                 working)
                            if start == 0 and c["current_ticket"] is None)
             return 0 if free_now >= position - CALL_OFFSET else None
@@ -431,6 +447,8 @@ def area_estimator(store, area_id, now=None, paused_back=True):
                               now - (c["current_since"] or now), speed)
         base.append((own.mean_s * speed, holding, start))
 
+    plans = {}
+
     def estimate(position, priority=False):
         """Seconds until the ticket at `position` in the area is likely called, or None.
 
@@ -439,9 +457,12 @@ def area_estimator(store, area_id, now=None, paused_back=True):
         """
         if position is None or position < 1:
             return None
-        servers = [Server(share, per_call, holding, start) for share, (per_call, holding, start)
-                   in zip(shares_for(position, priority), base)]
+        key, shares = shares_for(position, priority)
+        if key not in plans:  # the counters as this line sees them, and their expected calls
+            plans[key] = ([Server(share, per_call, holding, start) for share, (
+                per_call, holding, start) in zip(shares, base)], {})
+        servers, memo = plans[key]
         ahead = counts["transferred"] + (0 if priority else counts["priority"])
-        return _clamp(wait_for_call(position, servers, ahead * pace * alone))
+        return _clamp(wait_for_call(position, servers, ahead * pace * alone, memo))
 
     return estimate
