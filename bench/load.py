@@ -169,6 +169,11 @@ def figures(trace, received, fixed, clients, issue, replay_usage, burst_usage, p
     return {
         "calls": len(trace.calls), "calls_at_full_hall": len(calls),
         **latencies(calls, received, fixed, trace),
+        # How long the server took to answer the call-next requests at a full hall: the
+        # part of a call's delay spent before its `called` event left.
+        "call_next_answered_ms": percentiles([s for t, s in trace.call_answers
+                                              if steady is not None and t >= steady],
+                                             (50, 99)),
         "all_calls_to_display_ms": summary(*call_delays(
             trace.calls, received, display_listeners(fixed), counters_of(trace))),
         "most_clients": max((n for _, n in trace.population), default=0),

@@ -61,6 +61,7 @@ class Trace:
     started: float = 0.0
     calls: list = field(default_factory=list)       # (ticket id, n, t sent)
     call_info: dict = field(default_factory=dict)   # (ticket id, n) -> CALL-like dict
+    call_answers: list = field(default_factory=list)  # (t sent, s until call-next answered)
     trackers: dict = field(default_factory=dict)    # ticket id -> [client id, joined, left]
     track_codes: dict = field(default_factory=dict)  # ticket id -> track code
     issued: int = 0
@@ -235,6 +236,8 @@ class Replay:
             sent = time.monotonic()
             answer = self._request(http, base + "/call-next")
             ticket = answer and answer["ticket"]
+            if ticket is not None:
+                self.trace.call_answers.append((sent, time.monotonic() - sent))
             if ticket is None:
                 self._idle(plan)
                 continue
