@@ -118,18 +118,17 @@ def issue(center, area_id, actor=None, priority=False, priority_group=None):
             raise QueueError("area_closed", "Đã hết số trong ngày cho lĩnh vực này / Today's "
                              "tickets for this area have all been issued")
         seq = store.next_seq(area_id, day)
-        ticket_id = store.insert_ticket({
+        ticket = store.insert_ticket({
             "number": format_number(area["prefix"], seq), "seq": seq,
             "origin_area": area_id, "area": area_id, "service_day": day,
             "priority": 1 if priority else 0, "priority_group": priority_group,
             "issued_at": now, "track_code": new_track_code(),
             "issued_by": actor["username"] if actor else None})
-        store.log(now, "issue", actor and actor["username"], ticket_id=ticket_id, area=area_id,
-                  data={"priority": bool(priority), "priority_group": priority_group})
+        store.log(now, "issue", actor and actor["username"], ticket_id=ticket["id"],
+                  area=area_id, data={"priority": bool(priority), "priority_group": priority_group})
         job = None
         if actor and actor["role"] == "kiosk":
-            job = store.add_print_job(ticket_id, actor["username"], now)
-        ticket = store.ticket(ticket_id)
+            job = store.add_print_job(ticket["id"], actor["username"], now)
     return Change(ticket=ticket, areas={area_id}, print_job=job)
 
 

@@ -362,13 +362,12 @@ class Store:
         return row["last"] if row else 0
 
     def insert_ticket(self, ticket):
-        """Insert a new ticket row; returns its id."""
-        cur = self._run(
+        """Insert a new ticket row; returns the row as `ticket()` reads it."""
+        return self._one(
             "INSERT INTO tickets (number, seq, origin_area, area, service_day, priority, "
             "priority_group, status, issued_at, track_code, issued_by) VALUES (:number, "
             ":seq, :origin_area, :area, :service_day, :priority, :priority_group, 'waiting', "
-            ":issued_at, :track_code, :issued_by)", ticket)
-        return cur.lastrowid
+            f":issued_at, :track_code, :issued_by) RETURNING {TICKET_COLUMNS}", ticket)
 
     def ticket(self, ticket_id):
         """One ticket row by id; NotFound when there is none."""
