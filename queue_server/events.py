@@ -158,6 +158,9 @@ def push_queues(center, area_ids):
     """The `queue` event of each area, to staff and the displays of that area."""
     for area_id in sorted(area_ids):
         emit("queue", views.queue_event(center, area_id), _rooms_for_area(area_id))
+        # Each emit wakes a writer per screen and page; let them (and a call that came in
+        # meanwhile) go before the next area's.
+        _yield()
 
 
 def push_trackers(center, moved_areas, ticket_ids):
@@ -238,7 +241,6 @@ class _Pending:
             push_counter(center, number)
             _yield()
         push_queues(center, queues)
-        _yield()
         push_trackers(center, moved, tickets)
 
 
