@@ -153,3 +153,36 @@ def test_a_display_token_lasts_longer_than_a_servant_token(client, center):
 
 def test_api_client_helper_speaks_to_a_real_server(live_server):
     assert Api(live_server.url).get("/api/v1/center").json()["rating"]["scale"] == 5
+
+
+def test_the_wal_is_checkpointed_beside_the_writes(tmp_path):
+    """Commits no longer checkpoint (that would stall a request); the background thread
+    copies the WAL back into the database file instead, so it does not grow for ever."""
+    import shutil
+    import time
+
+    from queue_server.store import Store
+    store = Store(tmp_path / "h.db")
+    store.checkpoint_in_background(interval_s=0.05)
+    try:
+        for i in range(300):
+            with store.transaction() as s:
+                s.log(float(i), "test", data={"n": i})
+        assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        deadline = time.monotonic() + 10
+        while True:
+            # The database file alone, without its WAL: only what was checkpointed.
+            shutil.copy(tmp_path / "h.db", tmp_path / "alone.db")
+            alone = sqlite3.connect(tmp_path / "alone.db")
+            try:
+                logged = alone.execute(
+                    "SELECT count(*) FROM events WHERE kind = 'test'").fetchone()[0]
+            except sqlite3.OperationalError:  # not even the schema copied back yet
+                logged = 0
+            alone.close()
+            if logged == 300 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert logged == 300
+    finally:
+        store.close()
