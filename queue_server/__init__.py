@@ -120,6 +120,14 @@ def create_app(test_config=None):
         cors_allowed_origins=[], max_http_buffer_size=64 * 1024,
         ping_interval=10, ping_timeout=10)
     events.init_app(app)
+    proxies = int(settings.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # Behind nginx every request comes from nginx's address: take the client's from the
+        # X-Forwarded-For (and scheme and host) that many proxies in front of us set, so the
+        # limits per address, the logs and the track links see the visitor's device. Without
+        # proxies the headers are ignored: a client could write anything in them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app
 
 
