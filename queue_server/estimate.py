@@ -409,10 +409,11 @@ def area_estimator(store, area_id, now=None, paused_back=True):
 
         They depend on the position only where it lies beyond the area's line as last
         counted, so the places of one line share them (worked out once per estimator)."""
-        line = {x: n[1] if priority else n[0] for x, n in waiting.items()}
-        line[area_id] = max(line.get(area_id, 0), position)
-        key = (line[area_id], priority)
+        own_line = waiting.get(area_id, (0, 0))[1 if priority else 0]
+        key = (max(own_line, position), priority)
         if key not in shares_memo:
+            line = {x: n[1] if priority else n[0] for x, n in waiting.items()}
+            line[area_id] = key[0]
             split = split_shares(groups, dedicated, line, times, own.mean_s if own else 1.0)
             shares_memo[key] = [1.0 if len(c["areas"]) == 1 else
                                 split[tuple(sorted(c["areas"]))][area_id] for c, _ in working]
