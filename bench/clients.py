@@ -211,6 +211,24 @@ class Workers:
             raise RuntimeError(f"client worker {k} ended; see {self.workdir}/clients-{k}.log")
         return json.loads(line)
 
+    def burst(self, port, token, path, bodies, clients, seconds, sources=None):
+        """`clients` keep-alive HTTP clients POSTing `bodies` for `seconds`, spread over the
+        workers (over len(sources) of them, each from its own source address, when given).
+        Returns every answer's status counted, every request's latency and the wall time."""
+        count = len(sources) if sources else len(self.procs)
+        answers = self.ask_all([{"cmd": "burst", "port": port, "token": token, "path": path,
+                                 "bodies": bodies[k::count] or bodies,
+                                 "concurrency": clients // count, "seconds": seconds,
+                                 "source": sources[k] if sources else None}
+                                for k in range(count)])
+        statuses = {}
+        for answer in answers:
+            for status, n in answer["statuses"].items():
+                statuses[status] = statuses.get(status, 0) + n
+        return {"statuses": statuses,
+                "latencies": [t for answer in answers for t in answer["latencies"]],
+                "seconds": max(answer["seconds"] for answer in answers)}
+
     def ask_all(self, commands):
         """Send commands[k] to worker k, all at the same time; their answers in order."""
         import threading

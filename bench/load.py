@@ -91,16 +91,12 @@ def connect(workers, port, specs):
 
 def burst(workers, port, token, seconds, path="/api/v1/tickets", bodies=None):
     """8 concurrent keep-alive clients (over two client processes) for `seconds`."""
-    bodies = bodies or ticket_bodies()
-    answers = workers.ask_all([{"cmd": "burst", "port": port, "token": token, "path": path,
-                                "bodies": bodies[k::2] or bodies, "concurrency": HTTP_CLIENTS // 2,
-                                "seconds": seconds, "source": source_address(300 + k)}
-                               for k in range(2)])
-    ok = sum(n for a in answers for s, n in a["statuses"].items() if s in ("200", "201"))
-    errors = sum(n for a in answers for s, n in a["statuses"].items() if s not in ("200", "201"))
-    wall = max(a["seconds"] for a in answers)
-    return {"per_s": round(ok / wall, 1), "ok": ok, "errors": errors,
-            "request_ms": percentiles([t for a in answers for t in a["latencies"]])}
+    done = workers.burst(port, token, path, bodies or ticket_bodies(), HTTP_CLIENTS, seconds,
+                         sources=[source_address(300 + k) for k in range(2)])
+    ok = sum(n for s, n in done["statuses"].items() if s in ("200", "201"))
+    errors = sum(n for s, n in done["statuses"].items() if s not in ("200", "201"))
+    return {"per_s": round(ok / done["seconds"], 1), "ok": ok, "errors": errors,
+            "request_ms": percentiles(done["latencies"])}
 
 
 def steady_from(trace, clients):

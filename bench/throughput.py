@@ -40,23 +40,14 @@ def ticket_bodies(count=500, seed=1):
 
 def issue_rate(workers, port, token, seconds, bodies=None):
     """Tickets issued per second by 8 concurrent clients spread over the worker processes."""
-    bodies = bodies or ticket_bodies()
-    per = HTTP_CLIENTS // len(workers.procs)
-    answers = workers.ask_all([{"cmd": "burst", "port": port, "token": token,
-                                "path": "/api/v1/tickets", "bodies": bodies[k::len(workers.procs)],
-                                "concurrency": per, "seconds": seconds}
-                               for k in range(len(workers.procs))])
-    statuses, latencies = {}, []
-    for answer in answers:
-        latencies += answer["latencies"]
-        for status, n in answer["statuses"].items():
-            statuses[status] = statuses.get(status, 0) + n
+    done = workers.burst(port, token, "/api/v1/tickets", bodies or ticket_bodies(),
+                         HTTP_CLIENTS, seconds)
+    statuses = done["statuses"]
     issued = statuses.get("201", 0)
-    wall = max(answer["seconds"] for answer in answers)
-    return {"tickets_per_s": round(issued / wall, 1), "issued": issued,
+    return {"tickets_per_s": round(issued / done["seconds"], 1), "issued": issued,
             "errors": sum(n for s, n in statuses.items() if s != "201"),
-            "statuses": statuses, "request_ms": percentiles(latencies),
-            "clients": HTTP_CLIENTS, "seconds": round(wall, 2)}
+            "statuses": statuses, "request_ms": percentiles(done["latencies"]),
+            "clients": HTTP_CLIENTS, "seconds": round(done["seconds"], 2)}
 
 
 def busiest(samples):
