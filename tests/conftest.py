@@ -19,17 +19,27 @@ def demo_db():
 
 
 @pytest.fixture
-def app(demo_db):
-    """The application on a fresh in-memory copy of the demo center's database."""
+def make_app(demo_db):
+    """make_app(**settings): the application with those settings on a fresh in-memory copy
+    of the demo center's database."""
     from queue_server import create_app
-    app = create_app({"DATABASE": ":memory:", "SECRET_KEY": "test", "TESTING": True,
-                      "SOCKETIO_ASYNC_MODE": "threading"})
-    center = app.extensions["hangcho"]
-    with center.store.lock:
-        source = sqlite3.connect(demo_db)
-        source.backup(center.store.conn)
-        source.close()
-    return app
+
+    def make(**settings):
+        app = create_app({"DATABASE": ":memory:", "SECRET_KEY": "test", "TESTING": True,
+                          "SOCKETIO_ASYNC_MODE": "threading", **settings})
+        center = app.extensions["hangcho"]
+        with center.store.lock:
+            source = sqlite3.connect(demo_db)
+            source.backup(center.store.conn)
+            source.close()
+        return app
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    """The application on a fresh in-memory copy of the demo center's database."""
+    return make_app()
 
 
 @pytest.fixture

@@ -188,24 +188,13 @@ def test_the_wal_is_checkpointed_beside_the_writes(tmp_path):
         store.close()
 
 
-def _app_with(demo_db, **settings):
-    from queue_server import create_app
-    app = create_app({"DATABASE": ":memory:", "SECRET_KEY": "test", "TESTING": True,
-                      "SOCKETIO_ASYNC_MODE": "threading", **settings})
-    with app.extensions["hangcho"].store.lock:
-        source = sqlite3.connect(demo_db)
-        source.backup(app.extensions["hangcho"].store.conn)
-        source.close()
-    return app
-
-
 @pytest.mark.parametrize("proxies", [0, 1])
-def test_the_address_behind_a_trusted_proxy_is_the_clients(demo_db, proxies):
+def test_the_address_behind_a_trusted_proxy_is_the_clients(make_app, proxies):
     """Behind nginx (TRUSTED_PROXIES=1) the login limit per address counts each device by
     its X-Forwarded-For; without a trusted proxy that header is ignored, so a client cannot
     dodge the limit by writing another address in it."""
-    client = _app_with(demo_db, TRUSTED_PROXIES=proxies,
-                       LOGIN_LIMIT_PER_ADDRESS="3 per minute").test_client()
+    client = make_app(TRUSTED_PROXIES=proxies,
+                      LOGIN_LIMIT_PER_ADDRESS="3 per minute").test_client()
 
     def login(forwarded_for):
         return client.post("/api/v1/auth/login", json={"username": "nobody", "password": "x"},
