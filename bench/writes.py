@@ -7,10 +7,13 @@ transaction on a WAL database file (as the server runs it): issue a ticket, call
 next one, finish it. First one process does `--tickets` of each; then two processes do
 as many each at the same time on the same file (two server processes sharing a center).
 Prints each write's time (p50, p99) and the writes per second; docs/scaling.md uses it.
+`--page-size 4096` makes the files with SQLite's default page size instead of the
+server's (`queue_server.store.PAGE_SIZE`), to compare the two.
 """
 import argparse
 import json
 import multiprocessing
+import sqlite3
 import sys
 import tempfile
 import time
@@ -49,8 +52,13 @@ def work(db, tickets, counter, out):
     out.put({"times": times, "seconds": time.perf_counter() - started})
 
 
-def run(db, tickets, counters):
+def run(db, tickets, counters, page_size=None):
     """Run `work` in one process per counter at once; figures per kind of write."""
+    if page_size:  # an existing file keeps its page size when the store opens it
+        conn = sqlite3.connect(db)
+        conn.execute(f"PRAGMA page_size={int(page_size)}")
+        conn.execute("VACUUM")
+        conn.close()
     _center(db).store.close()  # the schema and the demo center, before the race
     out = multiprocessing.Queue()
     procs = [multiprocessing.Process(target=work, args=(db, tickets, c, out)) for c in counters]
@@ -63,7 +71,8 @@ def run(db, tickets, counters):
     figures = {name: percentiles([t for r in results for t in r["times"][name]])
                for name in ("issue", "call_next", "finish")}
     writes = sum(len(v) for r in results for v in r["times"].values())
-    return {"processes": len(counters), "writes": writes,
+    page = sqlite3.connect(db).execute("PRAGMA page_size").fetchone()[0]
+    return {"processes": len(counters), "page_size": page, "writes": writes,
             "writes_per_s": round(writes / wall, 1), "ms": figures}
 
 
@@ -71,19 +80,22 @@ def main(argv=None):
     """One process, then two on the same file."""
     parser = argparse.ArgumentParser(prog="python -m bench.writes")
     parser.add_argument("--tickets", type=int, default=2000)
+    parser.add_argument("--page-size", type=int, default=None,
+                        help="make the database files with this page size (bytes)")
     args = parser.parse_args(argv)
     workdir = tempfile.mkdtemp(prefix="hangcho-writes-")
     result = {"command": "python -m bench.writes " + " ".join(argv or sys.argv[1:]),
               "machine": machine(),
-              "one_process": run(f"{workdir}/one.db", args.tickets, [1]),
-              "two_processes": run(f"{workdir}/two.db", args.tickets, [1, 7])}
+              "one_process": run(f"{workdir}/one.db", args.tickets, [1], args.page_size),
+              "two_processes": run(f"{workdir}/two.db", args.tickets, [1, 7], args.page_size)}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "writes.json").write_text(json.dumps(result, indent=2))
     for key in ("one_process", "two_processes"):
         r = result[key]
         kinds = ", ".join(f"{name} p50 {v['p50']} ms p99 {v['p99']} ms"
                           for name, v in r["ms"].items())
-        print(f"{r['processes']} process(es): {r['writes_per_s']} writes/s; {kinds}")
+        print(f"{r['processes']} process(es), {r['page_size']}-byte pages: "
+              f"{r['writes_per_s']} writes/s; {kinds}")
     return 0
 
 

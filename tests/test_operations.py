@@ -188,6 +188,35 @@ def test_the_wal_is_checkpointed_beside_the_writes(tmp_path):
         store.close()
 
 
+def test_new_databases_take_small_pages_and_old_ones_keep_theirs(tmp_path):
+    """A new file gets PAGE_SIZE; a database made with SQLite's default 4,096-byte pages
+    (before the change) keeps them, opens, migrates and takes tickets."""
+    from queue_server.clock import Clock
+    from queue_server.demo import load_demo
+    from queue_server.queue import Center, issue
+    from queue_server.store import PAGE_SIZE, Store
+
+    new = Store(tmp_path / "new.db")
+    assert new.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE != 4096
+    new.close()
+    old_file = sqlite3.connect(tmp_path / "old.db")
+    old_file.execute("PRAGMA page_size=4096")
+    old_file.execute("PRAGMA journal_mode=WAL")
+    old_file.execute("CREATE TABLE kept (n INTEGER)")
+    old_file.execute("INSERT INTO kept VALUES (7)")
+    old_file.commit()
+    old_file.close()
+    old = Store(tmp_path / "old.db")
+    try:
+        assert old.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert old.conn.execute("SELECT n FROM kept").fetchone()[0] == 7
+        center = Center(store=old, clock=Clock())
+        load_demo(center)
+        assert issue(center, "transport").ticket["number"].endswith("001")
+    finally:
+        old.close()
+
+
 @pytest.mark.parametrize("proxies", [0, 1])
 def test_the_address_behind_a_trusted_proxy_is_the_clients(make_app, proxies):
     """Behind nginx (TRUSTED_PROXIES=1) the login limit per address counts each device by
