@@ -19,8 +19,9 @@ What a call costs is what decides how fast a center's screens follow its counter
   the next at once, a burst of tickets), it sends each counter's and area's latest state
   once instead of once per change. Without a green-thread server (tests, tools) they are
   sent at once. The tracker of the ticket that was called or finished hears it at once;
-- a tracker update is built only for tickets somebody tracks, from one query per area
-  (positions follow from the calling order) and one estimator per area;
+- a tracker update is built only for tickets somebody tracks: places follow from one
+  query per area for the ids in calling order, whole rows are read for the tracked
+  tickets alone, and an area is not read at all while nobody here tracks a ticket;
 - with a message queue, every process updates its own trackers: the process that made
   the change publishes which tickets and areas moved, not one event per ticket.
 """
@@ -172,17 +173,27 @@ def push_trackers(center, moved_areas, ticket_ids):
 
     def tracked(ticket_id):
         # One lookup per ticket, not a pass over every room: a hall holds a room per phone.
-        return rooms.get(f"ticket:{ticket_id}") is not None
+        return bool(rooms.get(f"ticket:{ticket_id}"))
 
     sent = set()
-    for area_id in sorted(moved_areas):
-        estimator = None
-        for position, row in enumerate(center.store.waiting([area_id]), start=1):
-            if tracked(row["id"]):
-                estimator = estimator or views.estimator_of(center, area_id)
+    # (python-socketio keeps every connection in a room named None as well.)
+    if moved_areas and any(str(name).startswith("ticket:") for name in rooms):
+        for area_id in sorted(moved_areas):
+            # Places come from the ids in calling order; whole rows only for the tracked.
+            places = [(position, ticket_id) for position, ticket_id in
+                      enumerate(center.store.waiting_ids(area_id), start=1)
+                      if tracked(ticket_id)]
+            if not places:
+                continue
+            rows = center.store.tickets_by_id(ticket_id for _, ticket_id in places)
+            estimator = views.estimator_of(center, area_id)
+            for position, ticket_id in places:
+                row = rows.get(ticket_id)
+                if row is None:
+                    continue
                 _emit_local("ticket", views.ticket(center, row, estimator=estimator,
-                                                   position=position), f"ticket:{row['id']}")
-                sent.add(row["id"])
+                                                   position=position), f"ticket:{ticket_id}")
+                sent.add(ticket_id)
                 if len(sent) % YIELD_EVERY == 0:
                     # Hundreds of phones in one area: let a call that came in meanwhile
                     # go out to the screens before the next estimates are worked out.

@@ -401,6 +401,24 @@ class Store:
             params = list(area_ids)
         return self._all(sql + f" ORDER BY {CALL_ORDER}", params)
 
+    def waiting_ids(self, area_id):
+        """The ids of an area's waiting tickets in calling order (plain ints: a place in
+        line is an index in this list)."""
+        with self.lock:
+            return [row[0] for row in self.conn.execute(
+                f"SELECT id FROM tickets WHERE status = 'waiting' AND area = ? "
+                f"ORDER BY {CALL_ORDER}", (area_id,))]
+
+    def tickets_by_id(self, ticket_ids):
+        """{id: ticket row} of these tickets (those that exist)."""
+        ids, rows = list(ticket_ids), {}
+        for start in range(0, len(ids), 500):  # well under SQLite's bound on parameters
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows.update((row["id"], row) for row in self._all(
+                f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id IN ({marks})", chunk))
+        return rows
+
     def next_waiting(self, area_ids, day=None):
         """The ticket call-next would take across these areas (issued on `day` or later,
         so a past day's ticket is never called before the day is closed), or None."""
