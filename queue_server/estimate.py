@@ -99,6 +99,9 @@ class Server:
     per_call_s: float   # mean seconds one call of this area holds it
     holding: Holding | None = None
     free_in_s: float = 0.0
+    # Calls by t at a full share, by t: shared by the Servers of one counter whose shares
+    # differ (the lines of one estimator), which ask about the same instants.
+    known: dict | None = None
 
     def calls_by(self, t):
         """Expected calls of this area the counter makes within t seconds.
@@ -106,12 +109,19 @@ class Server:
         The first comes when it frees up; later ones every `per_call_s`, half a call
         less because a call counts when it starts, not pro rata.
         """
+        if self.known is None:
+            return self.share * self._calls_at_full_share(t)
+        full = self.known.get(t)
+        if full is None:
+            full = self.known[t] = self._calls_at_full_share(t)
+        return self.share * full
+
+    def _calls_at_full_share(self, t):
         if self.holding is not None:
             first, free_time = self.holding.free_by(t)
         else:
             first, free_time = (1.0 if t >= self.free_in_s else 0.0), max(0.0, t - self.free_in_s)
-        later = max(0.0, free_time / self.per_call_s - first / 2)
-        return self.share * (first + later)
+        return first + max(0.0, free_time / self.per_call_s - first / 2)
 
 
 def wait_for_call(position, servers, jump_rate=0.0, memo=None):
@@ -446,7 +456,7 @@ def area_estimator(store, area_id, now=None, paused_back=True):
         if start == 0 and c["current_ticket"] is not None:
             holding = Holding(times.get(c["current_area"]) or own,
                               now - (c["current_since"] or now), speed)
-        base.append((own.mean_s * speed, holding, start))
+        base.append((own.mean_s * speed, holding, start, {}))
 
     plans = {}
 
@@ -460,8 +470,8 @@ def area_estimator(store, area_id, now=None, paused_back=True):
             return None
         key, shares = shares_for(position, priority)
         if key not in plans:  # the counters as this line sees them, and their expected calls
-            plans[key] = ([Server(share, per_call, holding, start) for share, (
-                per_call, holding, start) in zip(shares, base)], {})
+            plans[key] = ([Server(share, per_call, holding, start, known) for share, (
+                per_call, holding, start, known) in zip(shares, base)], {})
         servers, memo = plans[key]
         ahead = counts["transferred"] + (0 if priority else counts["priority"])
         return _clamp(wait_for_call(position, servers, ahead * pace * alone, memo))

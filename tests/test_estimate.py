@@ -207,6 +207,21 @@ def test_later_priority_tickets_lengthen_an_ordinary_wait():
     assert estimate(busy, "a", 3, priority=True) == estimate(calm, "a", 3, priority=True)
 
 
+def test_one_estimator_asked_many_places_answers_as_fresh_ones_do():
+    """An estimator keeps what its counters were asked (per instant, across the lines of
+    its places): asked in any order, it answers each place exactly as a new one does."""
+    center = usual_day({1: ["a"], 2: ["a", "b"], 3: ["b"], 4: ["a", "b"]}, [1, 2, 3, 4])
+    wait_in_line(center, "a", 6)
+    wait_in_line(center, "b", 3)
+    queue.call_next(center, 2, servant(2))  # a service under way
+    center.clock.frozen += 200
+    places = [(p, prio) for p in (9, 1, 4, 30, 2, 7, 15) for prio in (False, True)]
+    shared = area_estimator(center.store, "a", center.clock.now())
+    fresh = [estimate(center, "a", p, prio) for p, prio in places]
+    assert [shared(p, prio) for p, prio in places] == fresh
+    assert len(set(fresh)) > 5  # places that differ, not one answer for all
+
+
 def test_estimate_wait_s_from_plain_figures():
     assert estimate_wait_s(3, [], [1.0]) is None
     assert estimate_wait_s(3, [600], []) is None
