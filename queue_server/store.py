@@ -10,6 +10,7 @@ import contextlib
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import sqlite_utils
@@ -22,6 +23,8 @@ TICKET_COLUMNS = (
     "procedure, dossier_id, issued_by, calls, rating_score, rating_reasons, "
     "rating_comment, rated_at"
 )
+# How long a statement waits for another process's write before it fails.
+BUSY_TIMEOUT_S = 10
 # Bytes per database page of a new database (SQLite's default is 4096).
 PAGE_SIZE = 2048
 # Calling order inside one area, and across a counter's areas.
@@ -159,7 +162,7 @@ def _connect(path):
         # In WAL mode NORMAL keeps every commit atomic and durable against a process
         # crash; only a power cut may lose the last commits before a checkpoint.
         conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.row_factory = sqlite3.Row
     return conn
@@ -192,8 +195,9 @@ class Store:
             if self.conn.in_transaction:  # nested: the outer transaction decides
                 yield self
                 return
+        self._begin_immediate()
+        try:
             before = self.conn.total_changes
-            self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self
                 self.conn.execute("COMMIT")
@@ -203,6 +207,38 @@ class Store:
                 raise
             if only_adds_tickets:
                 self.issue_changes += self.conn.total_changes - before
+        finally:
+            self.lock.release()
+
+    def _begin_immediate(self):
+        """Take `self.lock` and begin a write transaction (the lock stays held).
+
+        While another process writes, wait for it here, with the lock let go, in a sleep
+        that is a green thread's under gevent, rather than in SQLite's busy handler: that
+        one sleeps in C, and would stop every request and screen of this process for the
+        while (with two server processes, at every collision)."""
+        deadline, pause = None, 0.0005
+        while True:
+            self.lock.acquire()
+            try:
+                self.conn.execute("PRAGMA busy_timeout=0")
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                finally:
+                    self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+                return
+            except sqlite3.OperationalError as error:
+                self.lock.release()
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+                deadline = deadline or time.monotonic() + BUSY_TIMEOUT_S
+                if time.monotonic() > deadline:
+                    raise
+            except BaseException:
+                self.lock.release()
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.01)
 
     def _all(self, sql, params=()):
         with self.lock:

@@ -2,6 +2,7 @@
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -159,7 +160,6 @@ def test_the_wal_is_checkpointed_beside_the_writes(tmp_path):
     """Commits no longer checkpoint (that would stall a request); the background thread
     copies the WAL back into the database file instead, so it does not grow for ever."""
     import shutil
-    import time
 
     from queue_server.store import Store
     store = Store(tmp_path / "h.db")
@@ -215,6 +215,57 @@ def test_new_databases_take_small_pages_and_old_ones_keep_theirs(tmp_path):
         assert issue(center, "transport").ticket["number"].endswith("001")
     finally:
         old.close()
+
+
+WAITING_WRITER = """
+from gevent import monkey
+monkey.patch_all()
+import sys, time, gevent
+from queue_server.store import Store
+store = Store(sys.argv[1])
+ticks = []
+def tick():
+    while True:
+        ticks.append(time.monotonic())
+        gevent.sleep(0.01)
+gevent.spawn(tick)
+gevent.sleep(0.05)
+print("ready", flush=True)
+sys.stdin.readline()
+started = time.monotonic()
+with store.transaction() as s:
+    s.log(1.0, "waited")
+waited = time.monotonic() - started
+print(round(waited, 3), sum(started <= t <= started + waited for t in ticks), flush=True)
+"""
+
+
+def test_waiting_for_another_process_write_lets_the_others_run(tmp_path):
+    """Two server processes share the file: while one writes, the other's next write
+    waits, and the rest of that process (screens, other requests) goes on meanwhile."""
+    from queue_server.store import Store
+    db = tmp_path / "h.db"
+    Store(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    proc = subprocess.Popen([sys.executable, "-c", WAITING_WRITER, str(db)], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        holder.execute("BEGIN IMMEDIATE")
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        time.sleep(0.5)
+        holder.execute("COMMIT")
+        waited, ticks = proc.stdout.readline().split()
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        holder.close()
+    assert float(waited) >= 0.4     # it did wait for the other writer...
+    assert int(ticks) >= 10         # ...while the other green threads ran
+    check = sqlite3.connect(db)
+    assert check.execute("SELECT count(*) FROM events WHERE kind = 'waited'").fetchone()[0] == 1
+    check.close()
 
 
 @pytest.mark.parametrize("proxies", [0, 1])
