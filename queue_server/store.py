@@ -45,7 +45,7 @@ class Checkpointer:
     def _run(self):
         import logging
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
-                               timeout=10)
+                               timeout=BUSY_TIMEOUT_S)
         try:
             while not self.stopping:
                 self.sleep(self.interval_s)
@@ -150,7 +150,7 @@ def _connect(path):
     else:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
-                               timeout=10)
+                               timeout=BUSY_TIMEOUT_S)
     # Taken by a new database only (an existing one keeps its size; and a backup copies
     # only between databases of one size). A commit writes every page it touched to the
     # WAL, and issuing a ticket touches a dozen (the ticket, its indexes, the numbering,
@@ -162,7 +162,6 @@ def _connect(path):
         # In WAL mode NORMAL keeps every commit atomic and durable against a process
         # crash; only a power cut may lose the last commits before a checkpoint.
         conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.row_factory = sqlite3.Row
     return conn
@@ -442,7 +441,7 @@ class Store:
         line is an index in this list)."""
         with self.lock:
             return [row[0] for row in self.conn.execute(
-                f"SELECT id FROM tickets WHERE status = 'waiting' AND area = ? "
+                "SELECT id FROM tickets WHERE status = 'waiting' AND area = ? "
                 f"ORDER BY {CALL_ORDER}", (area_id,))]
 
     def tickets_by_id(self, ticket_ids):
