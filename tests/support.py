@@ -1,15 +1,17 @@
-"""Test support: a real server process on a free loopback port, and a small API client."""
-import os
+"""Test support: a real server process on a free loopback port, a small API client, and a
+Socket.IO client that records what it receives."""
 import shutil
-import signal
 import tempfile
 import socket
-import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import requests
+import socketio
+
+from bench.harness import Proc, http_ok
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORDS = {"admin": "demo-admin", "manager": "demo-manager", "kiosk1": "demo-kiosk",
@@ -47,60 +49,42 @@ def free_port():
 
 
 class ServerProcess:
-    """`python -m queue_server serve --demo` as a real process, killable and restartable."""
+    """`python -m queue_server serve --demo` as a real process, killable and restartable
+    (the benchmarks' `Proc` runs it: its own log, a polite stop, kill -9)."""
 
     def __init__(self, workdir, port=None, env=None, demo=True, db=None):
         self.workdir = Path(workdir)
         self.port = port or free_port()
         self.db = Path(db) if db else self.workdir / "hangcho.db"
-        self.env = dict(os.environ, HANGCHO_SECRET_KEY_FILE=str(self.workdir / "secret_key"),
-                        PYTHONUNBUFFERED="1", **(env or {}))
+        self.env = {"HANGCHO_SECRET_KEY_FILE": str(self.workdir / "secret_key"),
+                    "PYTHONUNBUFFERED": "1", **(env or {})}
         self.demo = demo
         self.proc = None
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout=90):
-        """Start the server and wait until /healthz answers."""
+        """Start the server and wait until /healthz answers (a server that does not is
+        killed, never left half-started)."""
         if self.demo and not self.db.exists():
             # A copy of a demo database made once: starting a server then hashes nothing.
             shutil.copy(demo_template(), self.db)
         args = [sys.executable, "-m", "queue_server", "serve", "--host", "127.0.0.1",
-                "--port", str(self.port), "--db", str(self.db)]
+                "--port", self.port, "--db", self.db]
         if self.demo:
             args.append("--demo")
-        self.log = open(self.workdir / f"server-{self.port}.log", "ab")
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: "
-                                   f"{(self.workdir / f'server-{self.port}.log').read_text()}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.kill()  # never leave a half-started server behind
-        raise RuntimeError("server did not become ready")
+        self.proc = Proc(f"server-{self.port}", args, self.workdir, self.env)
+        self.proc.start(lambda: http_ok(self.port), timeout)
+        return self
 
     def kill(self):
         """kill -9: no chance to clean up."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+        if self.proc:
+            self.proc.kill()
 
     def stop(self):
         """A polite stop (SIGTERM), then kill."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        if getattr(self, "log", None):
-            self.log.close()
+        if self.proc:
+            self.proc.stop()
 
     def login(self, username, password=None):
         """A requests session carrying a bearer token of a demo account."""
@@ -130,3 +114,35 @@ class Api:
     def post(self, path, json=None, **kw):
         return self.http.post(self.url + path, json=json if json is not None else {},
                               timeout=10, **kw)
+
+
+class Listener:
+    """A real python-socketio client that records every event it receives."""
+
+    def __init__(self, url, auth):
+        self.events = []
+        self.cond = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("*", self._record)
+        self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
+
+    def _record(self, name, data=None):
+        with self.cond:
+            self.events.append((name, data))
+            self.cond.notify_all()
+
+    def wait_for(self, name, predicate=lambda data: True, timeout=5):
+        """The first event of that name matching the predicate, waiting up to `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for event, data in self.events:
+                    if event == name and predicate(data):
+                        return data
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {name} event; got {[e for e, _ in self.events]}")
+                self.cond.wait(left)
+
+    def close(self):
+        self.client.disconnect()

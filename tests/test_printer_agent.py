@@ -1,32 +1,28 @@
 """The print agent as a real process, between a real server and the fake network printer."""
-import os
-import signal
-import subprocess
 import sys
 import time
 
 import pytest
 import socketio
 
+from bench.harness import Proc
 from fake_printer import FakePrinter
 from printer.journal import Journal
-from support import ROOT, ServerProcess
+from support import ServerProcess
 
 
 class AgentProcess:
     """`python -m printer` for kiosk1, polling the printer often so tests stay short."""
 
     def __init__(self, server, printer, state_dir, log_path):
-        self.args = [sys.executable, "-m", "printer", "--server", server.url, "--user",
-                     "kiosk1", "--device", printer.device, "--state-dir", str(state_dir),
-                     "--poll", "0.2", "--timeout", "1"]
         self.log_path = log_path
-        self.proc = None
+        self.proc = Proc(log_path.stem, [
+            sys.executable, "-m", "printer", "--server", server.url, "--user", "kiosk1",
+            "--device", printer.device, "--state-dir", state_dir, "--poll", "0.2",
+            "--timeout", "1"], log_path.parent, {"HANGCHO_PRINTER_PASSWORD": "demo-kiosk"})
 
     def start(self):
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=log, stderr=log,
-                                         env=dict(os.environ, HANGCHO_PRINTER_PASSWORD="demo-kiosk"))
+        self.proc.start(lambda: True)
         return self
 
     def logged(self, text):
@@ -35,17 +31,10 @@ class AgentProcess:
 
     def kill(self):
         """kill -9: no chance to acknowledge anything."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        self.proc.kill()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.proc.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,7 @@ import subprocess
 import pytest
 import requests
 
-from support import ServerProcess, free_port
-from test_server_e2e import Listener
+from support import Listener, ServerProcess, free_port
 
 
 def _redis_ready(port):

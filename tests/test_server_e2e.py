@@ -6,39 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import socketio
 
-from support import Api
-
-
-class Listener:
-    """A real python-socketio client that records every event it receives."""
-
-    def __init__(self, url, auth):
-        self.events = []
-        self.cond = threading.Condition()
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("*", self._record)
-        self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
-
-    def _record(self, name, data=None):
-        with self.cond:
-            self.events.append((name, data))
-            self.cond.notify_all()
-
-    def wait_for(self, name, predicate=lambda data: True, timeout=5):
-        """The first event of that name matching the predicate, waiting up to `timeout`."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for event, data in self.events:
-                    if event == name and predicate(data):
-                        return data
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no {name} event; got {[e for e, _ in self.events]}")
-                self.cond.wait(left)
-
-    def close(self):
-        self.client.disconnect()
+from support import Api, Listener
 
 
 def test_display_and_tracker_receive_the_right_events(live_server):
