@@ -14,12 +14,11 @@ from support import ServerProcess
 class AgentProcess:
     """`python -m printer` for kiosk1, polling the printer often so tests stay short."""
 
-    def __init__(self, server, printer, state_dir, log_path):
-        self.log_path = log_path
-        self.proc = Proc(log_path.stem, [
+    def __init__(self, server, printer, state_dir, workdir):
+        self.proc = Proc("agent", [
             sys.executable, "-m", "printer", "--server", server.url, "--user", "kiosk1",
             "--device", printer.device, "--state-dir", state_dir, "--poll", "0.2",
-            "--timeout", "1"], log_path.parent, {"HANGCHO_PRINTER_PASSWORD": "demo-kiosk"})
+            "--timeout", "1"], workdir, {"HANGCHO_PRINTER_PASSWORD": "demo-kiosk"})
 
     def start(self):
         self.proc.start(lambda: True)
@@ -27,7 +26,7 @@ class AgentProcess:
 
     def logged(self, text):
         """Whether the agent's log has this text."""
-        return text in self.log_path.read_text(encoding="utf-8", errors="replace")
+        return text in self.proc.log_path.read_text(encoding="utf-8", errors="replace")
 
     def kill(self):
         """kill -9: no chance to acknowledge anything."""
@@ -59,8 +58,7 @@ def agents(tmp_path):
     started = []
 
     def start(server, printer):
-        agent = AgentProcess(server, printer, tmp_path / "agent-state",
-                             tmp_path / "agent.log").start()
+        agent = AgentProcess(server, printer, tmp_path / "agent-state", tmp_path).start()
         started.append(agent)
         return agent
 
