@@ -11,6 +11,7 @@ Prints each write's time (p50, p99) and the writes per second; docs/scaling.md u
 server's (`queue_server.store.PAGE_SIZE`), to compare the two.
 """
 import argparse
+import contextlib
 import json
 import multiprocessing
 import sqlite3
@@ -55,10 +56,9 @@ def work(db, tickets, counter, out):
 def run(db, tickets, counters, page_size=None):
     """Run `work` in one process per counter at once; figures per kind of write."""
     if page_size:  # an existing file keeps its page size when the store opens it
-        conn = sqlite3.connect(db)
-        conn.execute(f"PRAGMA page_size={int(page_size)}")
-        conn.execute("VACUUM")
-        conn.close()
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            conn.execute(f"PRAGMA page_size={int(page_size)}")
+            conn.execute("VACUUM")
     _center(db).store.close()  # the schema and the demo center, before the race
     out = multiprocessing.Queue()
     procs = [multiprocessing.Process(target=work, args=(db, tickets, c, out)) for c in counters]
@@ -71,7 +71,8 @@ def run(db, tickets, counters, page_size=None):
     figures = {name: percentiles([t for r in results for t in r["times"][name]])
                for name in ("issue", "call_next", "finish")}
     writes = sum(len(v) for r in results for v in r["times"].values())
-    page = sqlite3.connect(db).execute("PRAGMA page_size").fetchone()[0]
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
     return {"processes": len(counters), "page_size": page, "writes": writes,
             "writes_per_s": round(writes / wall, 1), "ms": figures}
 
