@@ -99,7 +99,7 @@ class Server:
     per_call_s: float   # mean seconds one call of this area holds it
     holding: Holding | None = None
     free_in_s: float = 0.0
-    # Calls by t at a full share, by t: shared by the Servers of one counter whose shares
+    # {t: calls by t at a full share}, shared by the Servers of one counter whose shares
     # differ (the lines of one estimator), which ask about the same instants.
     known: dict | None = None
 
