@@ -3,7 +3,7 @@ exports, the live overview, and the center's configuration."""
 from apiflask import APIBlueprint
 from flask import Response
 
-from queue_server import admin, events, reports, views
+from queue_server import admin, events, reports, sockets, views
 from queue_server.api import actor, center, token_auth
 from queue_server.queue import ROLES
 
@@ -81,6 +81,8 @@ def overview():
 def _push(change):
     """Tell every client what changed, after the commit, so it applies without a restart."""
     c = center()
+    if change.kind == "user":  # a disabled account or a reset password ends its sessions
+        sockets.close_revoked(c)
     area_ids = [a["id"] for a in c.store.areas()]
     for area_id in sorted(change.areas & set(area_ids)):
         events.emit("queue", views.queue_event(c, area_id),

@@ -6,7 +6,7 @@ from apiflask import Schema
 from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, Raw, String
 from apiflask.validators import Length, Range
 
-from queue_server.schemas import AreaOut, CounterOut, NamedItem, PrinterOut
+from queue_server.schemas import AreaOut, CounterOut, Flag, NamedItem, PrinterOut
 
 Seconds = Float(allow_none=True)
 Pct = Float(allow_none=True, metadata={"description": "0..100, null when there is no basis"})
@@ -141,22 +141,22 @@ class SettingsIn(Schema):
     center_name = String()
     center_name_en = String(allow_none=True)
     priority_groups = List(Nested(NamedItem))
-    rating_scale = Integer(metadata={"description": "5 or 3"})
+    rating_scale = Integer(strict=True, metadata={"description": "5 or 3"})
     low_reasons = List(Nested(NamedItem))
-    rating_unlock_s = Integer(metadata={"description": "5..600"})
-    remote_tickets = Boolean()
+    rating_unlock_s = Integer(strict=True, metadata={"description": "5..600"})
+    remote_tickets = Flag()
 
 
 class AreaIn(Schema):
     name = String(required=True)
     name_en = String(allow_none=True)
     prefix = String(required=True, metadata={"description": "1 to 3 capital letters"})
-    open = Boolean(load_default=True)
-    target_wait_s = Integer(required=True, metadata={"description": "60..14400"})
-    daily_cap = Integer(allow_none=True, load_default=None)
+    open = Flag(load_default=True)
+    target_wait_s = Integer(required=True, strict=True, metadata={"description": "60..14400"})
+    daily_cap = Integer(allow_none=True, load_default=None, strict=True)
     hours = List(List(String()), allow_none=True, load_default=None,
                  metadata={"description": 'e.g. [["07:30", "11:30"], ["13:00", "16:30"]]'})
-    sort_order = Integer(allow_none=True, load_default=None)
+    sort_order = Integer(allow_none=True, load_default=None, strict=True)
 
 
 class CounterIn(Schema):
@@ -194,7 +194,7 @@ class UserIn(Schema):
 class UserPatch(Schema):
     name = String()
     role = String()
-    disabled = Boolean()
+    disabled = Flag()
     password = String(metadata={"description": "a new password (ends the user's sessions)"})
 
 
@@ -212,9 +212,9 @@ class DisplayProfile(Schema):
     areas = List(String(), allow_none=True, metadata={"description": "null: every area"})
     languages = List(String(), metadata={"description": '["vi"] or ["vi", "en"]'})
     layout = String(metadata={"description": "landscape or portrait"})
-    recent = Integer(metadata={"description": "recent calls shown, 8..16"})
+    recent = Integer(strict=True, metadata={"description": "recent calls shown, 8..16"})
     center_name = String(allow_none=True)
-    repeat = Integer(metadata={"description": "announcements per call, 1..3"})
+    repeat = Integer(strict=True, metadata={"description": "announcements per call, 1..3"})
 
 
 class DisplayProfileIn(DisplayProfile):

@@ -6,6 +6,7 @@ from apiflask import APIFlask
 from flask import send_from_directory
 from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
@@ -27,9 +28,15 @@ ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 40
 
 HTTP_MESSAGES = {
     400: "Yêu cầu không đọc được (JSON hỏng?) / The request could not be read (broken JSON?)",
+    401: "Cần đăng nhập (phiên không hợp lệ hoặc đã hết hạn) / Sign-in needed (the token is "
+         "missing, not valid or expired)",
+    403: "Tài khoản này không được làm việc này / This account may not do this",
     404: "Không tìm thấy / Not found",
     405: "Phương thức không được phép / Method not allowed",
     413: "Dữ liệu gửi lên quá lớn / The request body is too large",
+    415: "Dữ liệu phải là JSON / The body must be JSON",
+    429: "Quá nhiều yêu cầu, vui lòng thử lại sau ít phút / Too many requests; try again in a "
+         "few minutes",
 }
 
 
@@ -91,8 +98,8 @@ def create_app(test_config=None):
 
     _register_errors(app)
     app.spec_processor(_document_common_errors)
+    observe.init_app(app)  # first, so that its timer also covers the limits' checks
     security.init_app(app)
-    observe.init_app(app)
     from . import api, events, sockets  # noqa: F401  (sockets registers its handlers)
     app.register_blueprint(api.bp)
     _register_pages(app)
@@ -103,6 +110,13 @@ def create_app(test_config=None):
         """Ready when the database answers."""
         store.area_count()
         return {"ok": True}
+
+    @app.get("/favicon.ico")
+    @app.doc(hide=True)
+    def favicon():
+        """The pages' icon (browsers ask for this path on their own)."""
+        return send_from_directory(Path(__file__).parent / "static", "favicon.svg",
+                                   mimetype="image/svg+xml", max_age=86400)
 
     @app.get("/vendor/<name>")
     @app.doc(hide=True)
@@ -138,6 +152,8 @@ def _register_errors(app):
         message = error.message
         if error.status_code == 422 or error.status_code == 400:
             message = "Dữ liệu gửi lên không hợp lệ / The request is not valid"
+        elif message == HTTP_STATUS_CODES.get(error.status_code):  # no message of our own
+            message = HTTP_MESSAGES.get(error.status_code, message)
         body, status = error_body(code, message, error.status_code, error.detail or None)
         return body, status, error.headers
 

@@ -8,7 +8,7 @@ from apiflask import APIBlueprint, HTTPTokenAuth
 from flask import Response, current_app, g, request
 
 from . import auth as accounts
-from . import events, queue, views
+from . import events, queue, sockets, views
 from . import schemas as s
 from .queue import ROLES, QueueError
 from .observe import count_change, count_issue
@@ -32,6 +32,16 @@ def _verify_token(token):
     return user
 
 
+def _remember_url(user):
+    """Without PUBLIC_URL, track links (and the QR codes printed later, even after a
+    printer fault) point where the kiosk's page reached us: learnt from the tickets a
+    kiosk account issues, not from other requests, which anyone (or a staff page opened
+    at another name, such as localhost) can send with any Host header."""
+    settings = center().settings
+    if user is not None and user["role"] == "kiosk" and not settings.get("PUBLIC_URL"):
+        settings["_REQUEST_URL"] = f"{request.scheme}://{request.host}/"
+
+
 @token_auth.get_user_roles
 def _user_roles(user):
     return [role for role in ROLES if accounts.has_role(user, role)]
@@ -40,13 +50,6 @@ def _user_roles(user):
 def actor():
     """The signed-in user of this request."""
     return token_auth.current_user
-
-
-@bp.before_request
-def _remember_url():
-    settings = center().settings
-    if not settings.get("PUBLIC_URL"):  # track links point where the kiosk reached us
-        settings["_REQUEST_URL"] = f"{request.scheme}://{request.host}/"
 
 
 def _apply(change, status=200, key="ticket"):
@@ -93,6 +96,7 @@ def login(body):
 def logout():
     """End the token this request carries."""
     accounts.logout(center(), g.token)
+    sockets.close_revoked(center())
     return {"ok": True}
 
 
@@ -146,14 +150,20 @@ def counter(number):
 @bp.get("/state")
 @bp.output(s.StateOut)
 def state():
-    """Recent calls (newest first), areas and counters: what a display needs."""
+    """Recent calls (newest first: the calls and recalls of the latest 20 tickets called),
+    areas and counters: what a display needs."""
     return views.state(center())
 
 
 def _kiosk_unless_remote(view):
-    """Without remote tickets switched on, issuing needs a signed-in kiosk (or higher)."""
+    """Without remote tickets switched on, issuing needs a signed-in kiosk (or higher).
+    A token that is not valid is refused either way: a request carrying one skips the
+    anonymous limit, so it must not be taken as anonymous."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
+        if actor() is None and "Authorization" in request.headers:
+            raise QueueError("unauthorized", "Phiên đăng nhập không hợp lệ hoặc đã hết hạn / "
+                             "The token is not valid or has expired", 401)
         if actor() is None and not views.center_info(center())["remote_tickets"]:
             raise QueueError("unauthorized", "Cần đăng nhập bằng tài khoản máy cấp số / A "
                              "kiosk account is needed to issue tickets", 401)
@@ -170,6 +180,7 @@ def _kiosk_unless_remote(view):
 @bp.doc(responses={404: "Unknown area", 409: "Area closed or past its cap"})
 def issue_ticket(body):
     """Issue a ticket in an area (a kiosk token, unless remote tickets are switched on)."""
+    _remember_url(actor())
     change = queue.issue(center(), body["area"], actor(), body["priority"],
                          body["priority_group"])
     count_issue(change.ticket)

@@ -33,6 +33,7 @@ DEFAULTS = {
     "MAX_SOCKET_CLIENTS_PER_ADDRESS": 300,
     "TRUSTED_PROXIES": 0,
     "DAY_CHECK_INTERVAL_S": 60,
+    "TOKEN_CHECK_INTERVAL_S": 10,
 }
 
 # Settings that may be given as HANGCHO_<NAME> in the environment, with their types.
@@ -44,7 +45,7 @@ ENV_TYPES = {
     "LANGUAGES": list, "LOG_JSON": bool, "ACCESS_LOG": bool,
     "LOGIN_LIMIT_PER_ADDRESS": str, "LOGIN_LIMIT_PER_USER": str, "REMOTE_TICKET_LIMIT": str,
     "RATE_LIMIT_STORAGE": str, "MAX_SOCKET_CLIENTS": int, "MAX_SOCKET_CLIENTS_PER_ADDRESS": int,
-    "TRUSTED_PROXIES": int, "DAY_CHECK_INTERVAL_S": int,
+    "TRUSTED_PROXIES": int, "DAY_CHECK_INTERVAL_S": int, "TOKEN_CHECK_INTERVAL_S": int,
 }
 
 

@@ -17,6 +17,16 @@ class ErrorOut(Schema):
     detail = Dict()
 
 
+class Flag(Boolean):
+    """A JSON true or false, nothing else: marshmallow's Boolean also takes "yes", 1 or
+    "on", which a client sending the wrong type should hear about."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class LoginIn(Schema):
     username = String(required=True, validate=Length(1, 64))
     password = String(required=True, validate=Length(1, 256))
@@ -35,7 +45,7 @@ class LoginOut(Schema):
 
 class TicketIn(Schema):
     area = Id
-    priority = Boolean(load_default=False)
+    priority = Flag(load_default=False)
     priority_group = String(validate=Length(1, 32), allow_none=True, load_default=None)
 
 

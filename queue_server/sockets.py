@@ -6,7 +6,8 @@ from flask_socketio import ConnectionRefusedError, join_room
 
 from . import auth as accounts
 from . import events, views
-from .events import socketio
+from .events import log, socketio
+from .security import readable
 from .store import NotFound
 
 # sid -> who is connected (role, username), for the handlers of client events.
@@ -27,10 +28,27 @@ def connected_clients():
 
 @socketio.on("connect")
 def on_connect(auth):
-    """Any client: says who it is in `auth`; a wrong token or track code is refused."""
-    auth = auth if isinstance(auth, dict) else {}
+    """Any client: says who it is in `auth`; a wrong token or track code is refused.
+
+    A connection that fails half-way (a database error, text no query can hold) is
+    refused too and gives back its place in the limits: a handler that raised would
+    leave it neither accepted nor refused, and never disconnected."""
+    try:
+        return _connect(auth if isinstance(auth, dict) else {})
+    except ConnectionRefusedError:
+        _forget(request.sid)
+        raise
+    except Exception:
+        _forget(request.sid)
+        log.exception("connection failed")
+        raise ConnectionRefusedError("server error") from None
+
+
+def _connect(auth):
     c = center()
     _within_limits(c)
+    if not all(readable(value) for value in _strings(auth)):
+        raise ConnectionRefusedError("unreadable text in auth")
     if auth.get("role") == "track":
         code = auth.get("code")
         try:
@@ -72,8 +90,12 @@ def on_connect(auth):
         join_room(f"pad:{pad}")
         join_room(f"board:{pad}")
     if auth.get("agent") == "printer":
+        if user["role"] != "kiosk":
+            raise ConnectionRefusedError("a print agent signs in with a kiosk account")
         join_room(f"printer:{user['username']}")
-    _register({"role": user["role"], "username": user["username"], "agent": auth.get("agent")})
+    _register({"role": user["role"], "username": user["username"], "agent": auth.get("agent"),
+               "token": auth["token"]})
+    _watch_tokens(c)
     socketio.emit("snapshot", views.state(c), to=request.sid)
     if auth.get("agent") == "printer":
         _send_pending_jobs(c, user["username"])
@@ -102,14 +124,68 @@ def _register(who):
     _per_address[who["address"]] += 1
 
 
-@socketio.on("disconnect")
-def on_disconnect(*_args):
-    """Any client: forget it."""
-    who = _clients.pop(request.sid, None)
+def close_revoked(c):
+    """Disconnect this process's signed-in connections whose token no longer stands (logged
+    out, expired, the account disabled or its password reset) or whose role changed: a
+    token is checked when a connection opens, and this ends the ones it no longer admits.
+    Called at once after a logout or an account change here, and every
+    TOKEN_CHECK_INTERVAL_S for the changes made through another process."""
+    for sid, who in list(_clients.items()):
+        token = who.get("token")
+        if token is None:
+            continue
+        user = accounts.user_for_token(c, token)
+        if user is None or user["role"] != who["role"]:
+            socketio.server.disconnect(sid, namespace="/")
+
+
+_token_watch = []
+
+
+def _watch_tokens(c):
+    """Start the periodic check of close_revoked, once per process (green-thread servers;
+    the in-process test server has none)."""
+    if _token_watch or socketio.async_mode == "threading":
+        return
+    _token_watch.append(socketio.start_background_task(_check_tokens, c))
+
+
+def _check_tokens(c):
+    while True:
+        socketio.sleep(c.settings["TOKEN_CHECK_INTERVAL_S"])
+        try:
+            close_revoked(c)
+        except Exception:  # a failed check must not stop the next ones
+            log.exception("checking the connections' tokens failed")
+
+
+def _strings(value):
+    """Every string in a client's JSON value (keys included)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _forget(sid):
+    """Drop a client from the bookkeeping; returns who it was, or None."""
+    who = _clients.pop(sid, None)
     if who:
         _per_address[who["address"]] -= 1
         if _per_address[who["address"]] <= 0:
             del _per_address[who["address"]]
+    return who
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args):
+    """Any client: forget it."""
+    who = _forget(request.sid)
     # A restarted agent may connect before the server notices its old connection is gone.
     if who and who.get("agent") == "printer" and not any(
             other.get("agent") == "printer" and other.get("username") == who["username"]
@@ -130,7 +206,8 @@ def _agent():
 def on_print_ack(data):
     """The print agent: job `id` printed (ok) or failed (it will be sent again)."""
     who = _agent()
-    if who is None or not isinstance(data, dict) or not isinstance(data.get("id"), int):
+    if who is None or not isinstance(data, dict) or not isinstance(data.get("id"), int) \
+            or not all(readable(text) for text in _strings(data)):
         return {"ok": False, "error": "invalid"}
     c = center()
     try:
@@ -156,7 +233,8 @@ def on_print_ack(data):
 def on_printer_status(data):
     """The print agent: the printer's state (online, paper_low, paper_out, offline, error)."""
     who = _agent()
-    if who is None or not isinstance(data, dict) or data.get("state") not in PRINTER_STATES:
+    if who is None or not isinstance(data, dict) or data.get("state") not in PRINTER_STATES \
+            or not all(readable(text) for text in _strings(data)):
         return {"ok": False, "error": "invalid"}
     c = center()
     detail = str(data.get("detail") or "")[:200] or None

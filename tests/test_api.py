@@ -1,6 +1,7 @@
 """The HTTP API in-process: the contract's shapes, roles, and bad input refused cleanly."""
 import pytest
 
+from queue_server.events import socketio
 from support import password_for
 
 
@@ -205,3 +206,87 @@ def test_counter_work_refused_beyond_role_or_state(client, center, s1, who, path
     assert answer.status_code == status, answer.json
     assert set(answer.json) >= {"error", "message"}
     assert snapshot(center)[:2] == before[:2]
+
+
+# A JSON escape of half a UTF-16 surrogate pair: valid JSON that no UTF-8 text can hold.
+LONE_SURROGATE = "\\ud800x"
+
+
+@pytest.mark.parametrize("who,path,body", [
+    (None, "/api/v1/auth/login", '{"username": "%s", "password": "p"}'),
+    (None, "/api/v1/auth/login", '{"username": "servant1", "password": "%s"}'),
+    ("kiosk1", "/api/v1/tickets", '{"area": "%s"}'),
+    ("servant1", "/api/v1/counters/1/pause", '{"reason": "%s"}'),
+    ("servant1", "/api/v1/counters/1/finish", '{"procedure": "%s"}'),
+    ("servant1", "/api/v1/counters/1/transfer", '{"area": "%s"}'),
+])
+def test_a_lone_surrogate_is_a_400_and_changes_nothing(client, center, s1, who, path, body):
+    headers = {"Content-Type": "application/json",
+               **(login(client, who) if who else {})}
+    before = snapshot(center)
+    answer = client.post(path, data=body % LONE_SURROGATE, headers=headers)
+    assert (answer.status_code, answer.json["error"]) == (400, "invalid_request")
+    assert "surrogate" in answer.json["message"]
+    assert snapshot(center) == before
+
+
+def test_a_surrogate_pair_is_ordinary_text(client, kiosk, s1):
+    """An emoji sent as an escaped pair is one character: accepted and kept."""
+    client.post("/api/v1/tickets", json={"area": "transport"}, headers=kiosk)
+    client.post("/api/v1/counters/1/call-next", headers=s1)
+    answer = client.post("/api/v1/counters/1/finish", data='{"dossier_id": "\\ud83d\\ude00"}',
+                         headers={**s1, "Content-Type": "application/json"})
+    assert answer.status_code == 200 and answer.json["ticket"]["dossier_id"] == "\U0001F600"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/tickets"])
+def test_json_nested_too_deep_is_a_400_and_changes_nothing(client, center, kiosk, path):
+    before = snapshot(center)
+    answer = client.post(path, data="[" * 5000 + "]" * 5000,
+                         headers={**kiosk, "Content-Type": "application/json"})
+    assert (answer.status_code, answer.json["error"]) == (400, "invalid_request")
+    assert snapshot(center) == before
+
+
+def test_a_wrong_token_never_passes_for_anonymous(client, center):
+    """With remote tickets on, a request carrying a token skips the anonymous limit: a
+    token that is not valid is refused rather than taken as anonymous."""
+    center.settings["REMOTE_TICKETS"] = True
+    before = snapshot(center)
+    answer = client.post("/api/v1/tickets", json={"area": "transport"},
+                         headers={"Authorization": "Bearer not-a-token"})
+    assert (answer.status_code, answer.json["error"]) == (401, "unauthorized")
+    assert snapshot(center) == before
+
+
+def test_track_links_come_from_signed_in_requests_only(app, client, kiosk):
+    """Without PUBLIC_URL the QR codes point where the kiosk reached the server; a request
+    from anyone else, with any Host header, does not move them, nor does a staff page."""
+    client.post("/api/v1/tickets", json={"area": "transport"}, headers={
+        **kiosk, "Host": "10.0.0.5:5000"})
+    client.get("/api/v1/areas", headers={"Host": "attacker.example"})
+    client.post("/api/v1/auth/login", json={"username": "x", "password": "y"},
+                headers={"Host": "attacker.example"})
+    client.get("/api/v1/me", headers={**login(client, "servant1"), "Host": "localhost"})
+    agent = socketio.test_client(app, auth={"token": kiosk["Authorization"].split()[1],
+                                            "agent": "printer"})
+    jobs = [m["args"][0] for m in agent.get_received() if m["name"] == "print_job"]
+    assert len(jobs) == 1 and jobs[0]["ticket"]["track_url"].startswith("http://10.0.0.5:5000/t/")
+
+
+@pytest.mark.parametrize("value", ["yes", 1, "true", "on"])
+def test_a_flag_must_be_true_or_false(client, center, kiosk, value):
+    before = snapshot(center)
+    answer = client.post("/api/v1/tickets", json={"area": "transport", "priority": value},
+                         headers=kiosk)
+    assert (answer.status_code, answer.json["error"]) == (422, "invalid_request")
+    assert snapshot(center) == before
+
+
+def test_refusals_speak_vietnamese_first_then_english(client, kiosk):
+    for answer in (client.get("/api/v1/me"),
+                   client.get("/api/v1/me", headers={"Authorization": "Bearer nope"}),
+                   client.get("/api/v1/queue", headers=kiosk),
+                   client.open("/api/v1/areas", method="PURGE")):
+        vietnamese, english = answer.json["message"].split(" / ", 1)
+        assert vietnamese != english and any(ord(ch) > 127 for ch in vietnamese), answer.json

@@ -186,3 +186,22 @@ def test_oversized_socket_frame_closes_only_that_connection(live_server):
     finally:
         attacker.close()
         bystander.close()
+
+
+def test_failed_connections_give_their_places_back(server_factory):
+    """Text no query can hold, in a display's areas, is refused, and the refused
+    connections do not keep their places under the per-address limit."""
+    server = server_factory(env={"HANGCHO_MAX_SOCKET_CLIENTS_PER_ADDRESS": "3"})
+    for _ in range(5):
+        ws = websocket.create_connection(server.url.replace("http", "ws") +
+                                         "/socket.io/?EIO=4&transport=websocket", timeout=10)
+        assert ws.recv().startswith("0")
+        ws.send('40{"role": "display", "areas": ["\\ud800"]}')
+        assert ws.recv().startswith("44")  # CONNECT_ERROR
+        ws.close()
+    held = [_raw_socketio(server.url, {"role": "display"}) for _ in range(3)]
+    try:
+        assert all(answer.startswith("40") for _, answer in held)
+    finally:
+        for ws, _ in held:
+            ws.close()

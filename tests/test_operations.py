@@ -284,3 +284,10 @@ def test_the_address_behind_a_trusted_proxy_is_the_clients(make_app, proxies):
     assert [login("10.0.0.1") for _ in range(3)] == [401] * 3
     assert login("10.0.0.1") == 429
     assert login("10.0.0.2") == (401 if proxies else 429)
+
+
+def test_metrics_keep_one_series_for_unknown_methods(client):
+    for method in ("ABCD1", "ABCD2", "ABCD3"):
+        assert client.open("/api/v1/areas", method=method).status_code == 405
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "ABCD" not in text and 'method="other"' in text

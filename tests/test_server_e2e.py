@@ -136,3 +136,28 @@ def test_kill_9_mid_work_loses_no_ticket(server_factory):
     manager = server.login("manager")
     holders = [c for c in manager.get("/api/v1/counters").json()["counters"] if c["current"]]
     assert len(holders) <= 1
+
+
+def test_a_connection_ends_with_its_token(server_factory):
+    """An expired token's connection is closed by the server's periodic check, a logged
+    out one at once; a display without a token stays."""
+    server = server_factory(env={"HANGCHO_TOKEN_TTL_S": "6",
+                                 "HANGCHO_TOKEN_CHECK_INTERVAL_S": "1"})
+    expiring = Listener(server.url, {"token": server.login("servant1").token})
+    leaving_api = server.login("servant2")
+    leaving = Listener(server.url, {"token": leaving_api.token})
+    display = Listener(server.url, {"role": "display"})
+    try:
+        assert leaving_api.post("/api/v1/auth/logout").status_code == 200
+        deadline = time.monotonic() + 2
+        while leaving.client.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not leaving.client.connected and expiring.client.connected
+        deadline = time.monotonic() + 15
+        while expiring.client.connected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not expiring.client.connected
+        assert display.client.connected
+    finally:
+        for listener in (expiring, leaving, display):
+            listener.client.disconnect()

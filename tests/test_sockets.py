@@ -2,6 +2,7 @@
 import pytest
 
 from queue_server.events import socketio
+from queue_server.sockets import connected_clients
 from support import password_for
 
 
@@ -137,3 +138,55 @@ def test_rating_pad_is_unlocked_by_finish(app, client, serving):
 def test_kiosk_token_cannot_join_a_rating_pad(app, client):
     kiosk = socketio.test_client(app, auth={"token": token(client, "kiosk1"), "counter": 1})
     assert not kiosk.is_connected()
+
+
+def test_a_failed_connection_is_refused_and_gives_its_place_back(make_app):
+    """A connection whose handler fails half-way (here the store cannot answer) is refused,
+    not left hanging, and does not keep its place under the per-address limit."""
+    # (Connections of earlier tests in this process are still counted.)
+    app = make_app(MAX_SOCKET_CLIENTS_PER_ADDRESS=connected_clients() + 2)
+    store = app.extensions["hangcho"].store
+    store.conn.execute("ALTER TABLE events RENAME TO events_away")
+    for _ in range(3):
+        assert not socketio.test_client(app, auth={"role": "display"}).is_connected()
+    store.conn.execute("ALTER TABLE events_away RENAME TO events")
+    held = [socketio.test_client(app, auth={"role": "display"}) for _ in range(2)]
+    assert all(display.is_connected() for display in held)
+    assert not socketio.test_client(app, auth={"role": "display"}).is_connected()
+
+
+@pytest.mark.parametrize("auth", [{"role": "display", "areas": ["\ud800"]},
+                                  {"role": "track", "code": "\udfff"},
+                                  {"token": "\ud800"}])
+def test_text_no_query_can_hold_is_refused(make_app, auth):
+    app = make_app(MAX_SOCKET_CLIENTS_PER_ADDRESS=connected_clients() + 1)
+    assert not socketio.test_client(app, auth=auth).is_connected()
+    assert socketio.test_client(app, auth={"role": "display"}).is_connected()
+
+
+@pytest.mark.parametrize("username", ["display1", "servant1", "manager"])
+def test_only_a_kiosk_account_runs_a_print_agent(app, client, username):
+    agent = socketio.test_client(app, auth={"token": token(client, username),
+                                            "agent": "printer"})
+    assert not agent.is_connected()
+    assert socketio.test_client(app, auth={"token": token(client, "kiosk1"),
+                                           "agent": "printer"}).is_connected()
+
+
+def test_logout_closes_the_tokens_connections(app, client):
+    mine, other = token(client, "servant1"), token(client, "servant1")
+    first = socketio.test_client(app, auth={"token": mine})
+    second = socketio.test_client(app, auth={"token": other})
+    display = socketio.test_client(app, auth={"role": "display"})
+    client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {mine}"})
+    assert not first.is_connected()
+    assert second.is_connected() and display.is_connected()
+
+
+def test_disabling_an_account_closes_its_connections(app, client):
+    servant = socketio.test_client(app, auth={"token": token(client, "servant2")})
+    pad = socketio.test_client(app, auth={"token": token(client, "display1"), "counter": 2})
+    answer = client.patch("/api/v1/admin/users/servant2", json={"disabled": True},
+                          headers=bearer(client, "admin"))
+    assert answer.status_code == 200
+    assert not servant.is_connected() and pad.is_connected()
