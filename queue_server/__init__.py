@@ -95,6 +95,14 @@ def create_app(test_config=None):
     center = Center(store=store, clock=Clock(settings["TIMEZONE"]), settings=settings)
     app.extensions["hangcho"] = center
     roll_day(center)
+    if not settings.get("SOCKETIO_MESSAGE_QUEUE"):
+        # The one process starts: no print agent is connected to it yet, whatever the
+        # printers' last reports said (a process that died could not record that its
+        # agents went). With several processes the others may hold agents: left alone.
+        for row in store.printers():
+            if row["state"] != "offline":
+                store.set_printer(row["kiosk"], "offline", "server restarted",
+                                  center.clock.now())
 
     _register_errors(app)
     app.spec_processor(_document_common_errors)

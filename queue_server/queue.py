@@ -23,6 +23,16 @@ DEFAULT_PRIORITY_GROUPS = [
 ]
 
 
+DEFAULT_LOW_REASONS = [
+    {"id": "long_wait", "name": "Chờ quá lâu", "name_en": "Waited too long"},
+    {"id": "attitude", "name": "Thái độ chưa tốt", "name_en": "Unfriendly attitude"},
+    {"id": "unclear", "name": "Hướng dẫn chưa rõ", "name_en": "Unclear guidance"},
+    {"id": "paperwork", "name": "Yêu cầu giấy tờ ngoài quy định", "name_en":
+        "Asked for papers beyond the rules"},
+    {"id": "facilities", "name": "Cơ sở vật chất chưa tốt", "name_en": "Poor facilities"},
+]
+
+
 class QueueError(Exception):
     """A refused action: a contract error code, an HTTP status and a bilingual message."""
 
@@ -41,7 +51,7 @@ class Change:
     call: dict | None = None            # a CALL to announce
     areas: set = field(default_factory=set)      # areas whose queue changed
     counters: set = field(default_factory=set)   # counters that changed
-    moved_areas: set = field(default_factory=set)  # areas where positions moved
+    moved_areas: set = field(default_factory=set)  # areas where places or estimates moved
     print_job: int | None = None
     rate_request: dict | None = None
     cancelled: list = field(default_factory=list)
@@ -87,6 +97,12 @@ def ticketing_open(area, hhmm):
     return any(start <= hhmm < end for start, end in area["hours"])
 
 
+def cap_reached(store, area, day):
+    """Whether an area has issued its daily cap of tickets on a day."""
+    return bool(area.get("daily_cap")) and \
+        store.issued_count(area["id"], day) >= area["daily_cap"]
+
+
 def roll_day(center):
     """Close what past days left open (see Store.cancel_past_days); returns the Change."""
     now = center.clock.now()
@@ -114,7 +130,7 @@ def issue(center, area_id, actor=None, priority=False, priority_group=None):
         if not ticketing_open(area, center.clock.hhmm(now)):
             raise QueueError("area_closed", "Lĩnh vực này hiện không cấp số / This area is not "
                              "issuing tickets now")
-        if area.get("daily_cap") and store.issued_count(area_id, day) >= area["daily_cap"]:
+        if cap_reached(store, area, day):
             raise QueueError("area_closed", "Đã hết số trong ngày cho lĩnh vực này / Today's "
                              "tickets for this area have all been issued")
         seq = store.next_seq(area_id, day)
@@ -196,7 +212,9 @@ def open_counter(center, number, actor):
             store.update_counter(number, servant=actor["username"], status="open",
                                  pause_reason=None, status_since=now)
             store.log(now, "open", actor["username"], counter=number)
-    return Change(counters={number}, areas=set(counter["areas"]))
+    # Fewer or more counters serve these areas: every waiting ticket's estimate changes.
+    return Change(counters={number}, areas=set(counter["areas"]),
+                  moved_areas=set(counter["areas"]))
 
 
 def _set_status(center, number, actor, status, reason=None):
@@ -218,7 +236,9 @@ def _set_status(center, number, actor, status, reason=None):
         store.update_counter(number, **fields)
         store.log(now, {"paused": "pause", "open": "resume", "closed": "close"}[status],
                   actor["username"], counter=number, data={"reason": reason} if reason else None)
-    return Change(counters={number}, areas=set(counter["areas"]))
+    # Fewer or more counters serve these areas: every waiting ticket's estimate changes.
+    return Change(counters={number}, areas=set(counter["areas"]),
+                  moved_areas=set(counter["areas"]))
 
 
 def pause_counter(center, number, actor, reason=None):
@@ -366,6 +386,11 @@ def rate(center, track_code, score, reasons=None, comment=None):
     if score not in allowed:
         raise QueueError("invalid_request", "Điểm đánh giá không hợp lệ / The score is not on "
                          "this center's scale", 422)
+    known = {r["id"] for r in center.store.get_setting("low_reasons", DEFAULT_LOW_REASONS)}
+    if any(reason not in known for reason in reasons or ()):
+        raise QueueError("invalid_request", "Lý do không có trong danh sách của trung tâm / A "
+                         "reason is not one of the center's low-rating reasons", 422)
+    reasons = list(dict.fromkeys(reasons or ()))  # each reason once
     with center.store.transaction() as store:
         try:
             ticket = store.ticket_by_track_code(track_code)

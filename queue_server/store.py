@@ -502,14 +502,28 @@ class Store:
         names = ", ".join(f"{key} = ?" for key in fields)
         self._run(f"UPDATE tickets SET {names} WHERE id = ?", (*fields.values(), ticket_id))
 
-    def recent_calls(self, limit=20, area_ids=None):
-        """The newest call events (calls and recalls), newest first."""
+    def recent_calls(self, tickets=20, area_ids=None, most=200):
+        """The newest call events (calls and recalls), newest first: as many as cover
+        `tickets` different tickets, since recalls repeat a ticket and a screen lists
+        each ticket once; never more than `most` events."""
         sql = "SELECT * FROM events WHERE kind IN ('call', 'recall')"
         params = []
         if area_ids is not None:
             sql += f" AND area IN ({', '.join('?' for _ in area_ids)})"
             params = list(area_ids)
-        return self._all(sql + " ORDER BY id DESC LIMIT ?", params + [limit])
+        window = tickets
+        while True:
+            rows = self._all(sql + " ORDER BY id DESC LIMIT ?", params + [window])
+            if len(rows) < window or window >= most or \
+                    len({row["ticket_id"] for row in rows}) >= tickets:
+                break
+            window = min(window * 2, most)
+        seen = set()
+        for end, row in enumerate(rows):
+            if row["ticket_id"] not in seen and len(seen) == tickets:
+                return rows[:end]
+            seen.add(row["ticket_id"])
+        return rows
 
     def recent_service_times(self, area_id, limit=20, since=None):
         """Service times (s) of the latest finished tickets of an area, newest first."""
@@ -619,7 +633,7 @@ class Store:
         the few hundred groups a report's counts are added up from."""
         return self._all(
             "SELECT origin_area, area, servant, count(*) AS issued, sum(priority) AS priority, "
-            "sum(called_at IS NOT NULL AND status != 'cancelled') AS called, "
+            "sum(status IN ('called', 'done', 'no_show')) AS called, "
             "sum(status = 'done') AS served, sum(status = 'no_show') AS no_show, "
             "sum(status = 'cancelled') AS cancelled, "
             "count(CASE WHEN status = 'done' THEN finished_at - last_called_at END) "

@@ -6,7 +6,7 @@ events carry, so every client sees the same fields.
 import weakref
 
 from .estimate import area_estimator
-from .queue import ticketing_open
+from .queue import DEFAULT_LOW_REASONS, cap_reached, ticketing_open
 from .store import change_stamp
 
 # store -> {key: (stamp, value)}: what was built from the database, until it changes.
@@ -84,13 +84,16 @@ def ticket(center, row, *, staff=False, estimator=None, with_track=False, positi
 
 
 def area(center, row, waiting=None):
-    """An AREA object with its waiting count and the estimated wait of a new ticket."""
+    """An AREA object with its waiting count and the estimated wait of a new ticket; `open`
+    says whether it issues tickets now (set open, within its hours, below its daily cap)."""
     if waiting is None:
         waiting = center.store.waiting_count(row["id"])
     estimate = estimator_of(center, row["id"])(waiting + 1)
     return {
         "id": row["id"], "name": row["name"], "name_en": row["name_en"],
-        "prefix": row["prefix"], "open": ticketing_open(row, center.clock.hhmm()),
+        "prefix": row["prefix"],
+        "open": ticketing_open(row, center.clock.hhmm()) and
+        not cap_reached(center.store, row, center.clock.day()),
         "waiting": waiting, "estimated_wait_s": estimate,
         "target_wait_s": row["target_wait_s"], "daily_cap": row["daily_cap"],
         "hours": row["hours"],
@@ -141,12 +144,12 @@ def call(center, call_row):
     return out
 
 
-def calls_from_events(center, events, limit):
+def calls_from_events(center, events):
     """CALL objects from logged call events, newest first."""
     rows = center.store.counters()
     names = {c["number"]: c["name"] for c in rows}
     out = []
-    for event in events[:limit]:
+    for event in events:
         t = center.store.ticket(event["ticket_id"])
         out.append({"ticket_id": t["id"], "number": t["number"], "area": event["area"],
                     "counter": event["counter"], "counter_name": names.get(event["counter"]),
@@ -157,7 +160,8 @@ def calls_from_events(center, events, limit):
 
 def state(center, area_ids=None, limit=20):
     """The shape of GET /api/v1/state, optionally for some areas only (the same object
-    for every caller until something changes: treat it as read-only)."""
+    for every caller until something changes: treat it as read-only). `calls` covers the
+    latest `limit` tickets called, with their recalls."""
     return remembered(center, ("state", tuple(area_ids or ()), limit),
                       lambda: _state(center, area_ids, limit))
 
@@ -170,7 +174,7 @@ def _state(center, area_ids, limit):
         all_areas = [a for a in all_areas if a["id"] in wanted]
         all_counters = [c for c in all_counters if wanted & set(c["areas"])]
     events = center.store.recent_calls(limit, list(area_ids) if area_ids else None)
-    return {"calls": calls_from_events(center, events, limit), "areas": all_areas,
+    return {"calls": calls_from_events(center, events), "areas": all_areas,
             "counters": all_counters}
 
 
@@ -180,14 +184,6 @@ SCORES = [
     {"score": 3, "name": "Bình thường", "name_en": "Neutral"},
     {"score": 2, "name": "Không hài lòng", "name_en": "Dissatisfied"},
     {"score": 1, "name": "Rất không hài lòng", "name_en": "Very dissatisfied"},
-]
-DEFAULT_LOW_REASONS = [
-    {"id": "long_wait", "name": "Chờ quá lâu", "name_en": "Waited too long"},
-    {"id": "attitude", "name": "Thái độ chưa tốt", "name_en": "Unfriendly attitude"},
-    {"id": "unclear", "name": "Hướng dẫn chưa rõ", "name_en": "Unclear guidance"},
-    {"id": "paperwork", "name": "Yêu cầu giấy tờ ngoài quy định", "name_en":
-        "Asked for papers beyond the rules"},
-    {"id": "facilities", "name": "Cơ sở vật chất chưa tốt", "name_en": "Poor facilities"},
 ]
 # The three-level counter scale uses 5, 4 and 2 with the same words (API.md).
 SCALE_SCORES = {5: (5, 4, 3, 2, 1), 3: (5, 4, 2)}

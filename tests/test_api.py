@@ -283,6 +283,20 @@ def test_a_flag_must_be_true_or_false(client, center, kiosk, value):
     assert snapshot(center) == before
 
 
+def test_rating_reasons_must_be_the_centers(client, center, kiosk, s1):
+    code = client.post("/api/v1/tickets", json={"area": "transport"},
+                       headers=kiosk).json["track_code"]
+    client.post("/api/v1/counters/1/call-next", headers=s1)
+    rating = f"/api/v1/tickets/{code}/rating"
+    before = snapshot(center)
+    answer = client.post(rating, json={"score": 2, "reasons": ["attitude", "slow"]})
+    assert (answer.status_code, answer.json["error"]) == (422, "invalid_request")
+    assert snapshot(center) == before
+    answer = client.post(rating, json={"score": 2, "reasons": ["attitude", "attitude"]})
+    assert answer.status_code == 201
+    assert center.store.ticket_by_track_code(code)["rating_reasons"] == '["attitude"]'
+
+
 def test_refusals_speak_vietnamese_first_then_english(client, kiosk):
     for answer in (client.get("/api/v1/me"),
                    client.get("/api/v1/me", headers={"Authorization": "Bearer nope"}),
@@ -290,3 +304,24 @@ def test_refusals_speak_vietnamese_first_then_english(client, kiosk):
                    client.open("/api/v1/areas", method="PURGE")):
         vietnamese, english = answer.json["message"].split(" / ", 1)
         assert vietnamese != english and any(ord(ch) > 127 for ch in vietnamese), answer.json
+
+
+def test_an_area_past_its_daily_cap_is_not_open(client, center, kiosk):
+    center.store.conn.execute("UPDATE areas SET daily_cap = 1 WHERE id = 'justice'")
+    assert client.post("/api/v1/tickets", json={"area": "justice"}, headers=kiosk).status_code == 201
+    assert client.post("/api/v1/tickets", json={"area": "justice"},
+                       headers=kiosk).json["error"] == "area_closed"
+    areas = {a["id"]: a for a in client.get("/api/v1/areas").json["areas"]}
+    assert areas["justice"]["open"] is False and areas["transport"]["open"] is True
+
+
+def test_state_covers_twenty_tickets_however_often_they_were_recalled(client, kiosk, s1):
+    for _ in range(21):
+        client.post("/api/v1/tickets", json={"area": "transport"}, headers=kiosk)
+        client.post("/api/v1/counters/1/call-next", headers=s1)
+    for _ in range(6):
+        client.post("/api/v1/counters/1/recall", headers=s1)
+    calls = client.get("/api/v1/state").json["calls"]
+    assert [c["recall"] for c in calls[:7]] == [True] * 6 + [False]
+    assert len({c["ticket_id"] for c in calls}) == 20
+    assert calls[-1]["number"] == "A002"  # A001, the 21st ticket back, is left out

@@ -1,4 +1,5 @@
 """Operations and security: backups while serving, metrics, headers, throttling, add-user."""
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -291,3 +292,18 @@ def test_metrics_keep_one_series_for_unknown_methods(client):
         assert client.open("/api/v1/areas", method=method).status_code == 405
     text = client.get("/metrics").get_data(as_text=True)
     assert "ABCD" not in text and 'method="other"' in text
+
+
+def test_a_restarted_server_knows_no_print_agent_yet(demo_db, tmp_path):
+    """The printers' last reports do not outlive the process their agents spoke to: until
+    an agent connects again, the kiosk must not promise a printed ticket."""
+    from queue_server import create_app
+    db = tmp_path / "hangcho.db"
+    shutil.copy(demo_db, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO printers (kiosk, state, detail, updated_at) "
+                     "VALUES ('kiosk1', 'online', NULL, 1)")
+    app = create_app({"DATABASE": str(db), "SECRET_KEY": "test", "TESTING": True,
+                      "SOCKETIO_ASYNC_MODE": "threading"})
+    [printer] = app.extensions["hangcho"].store.printers()
+    assert (printer["state"], printer["detail"]) == ("offline", "server restarted")
