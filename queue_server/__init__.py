@@ -86,7 +86,7 @@ def create_app(test_config=None):
         config_module.secret_key(settings["SECRET_KEY_FILE"])
     app.config["VALIDATION_ERROR_STATUS_CODE"] = 422
     app.config["SECURITY_SCHEMES"] = {"BearerAuth": {"type": "http", "scheme": "bearer"}}
-    from .schemas import ErrorOut
+    from .schemas import ErrorOut, OkOut
     app.config["HTTP_ERROR_SCHEMA"] = app.config["VALIDATION_ERROR_SCHEMA"] = ErrorOut
     observe.configure_logging(settings.get("LOG_LEVEL", "INFO"), settings.get("LOG_JSON", True))
 
@@ -113,9 +113,10 @@ def create_app(test_config=None):
     _register_pages(app)
 
     @app.get("/healthz")
-    @app.doc(hide=True)
+    @app.output(OkOut)
+    @app.doc(tags=["Operations"])
     def healthz():
-        """Ready when the database answers."""
+        """Ready when the database answers: 200 {"ok": true}."""
         store.area_count()
         return {"ok": True}
 
