@@ -90,3 +90,71 @@ def test_the_admin_page_changes_an_area_and_logs_it(page, server):
     page.click('#ad-tabs button[data-tab="log"]')
     entry = page.locator("#log-table tbody tr").first
     assert "admin" in entry.inner_text() and "target_wait_s: 1800 → 1200" in entry.inner_text()
+
+
+def test_the_admin_forms_keep_what_they_show_when_the_page_redraws(page, server):
+    """A change of language or a save redraws the page: the account being edited keeps its
+    role, a display profile keeps its areas, and a target wait of 90 s is not rounded."""
+    admin = Api(server.url).login("admin")
+    sign_in(page, server, "/admin#users", "admin", "demo-admin")
+    page.locator("#users-table tbody tr", has_text="servant5").get_by_role("button").click()
+    page.click("#mg-lang")                               # the page redraws in English
+    page.locator("#user-form-title", has_text="servant5").wait_for()
+    assert page.input_value("#user-form select[name=role]") == "servant"
+    page.fill("#user-form input[name=name]", "Trần Thị Năm")
+    page.click("#user-form button[type=submit]")
+    page.locator("#user-form .mg-ok", has_text="Saved").wait_for()
+    user = next(u for u in admin.get("/api/v1/admin/config").json()["users"]
+                if u["username"] == "servant5")
+    assert (user["name"], user["role"]) == ("Trần Thị Năm", "servant")
+
+    page.click('#ad-tabs button[data-tab="displays"]')
+    page.fill("#display-form input[name=id]", "hall-t")
+    page.fill("#display-form input[name=name]", "Sảnh thử")
+    page.check('#display-areas input[value="justice"]')
+    page.check('#display-areas input[value="labour"]')
+    for _ in range(2):                                   # saved, redrawn, saved again
+        page.click("#display-form button[type=submit]")
+        page.locator("#display-form .mg-ok", has_text="Saved").wait_for()
+        profile = admin.get("/api/v1/admin/config").json()["display_profiles"]["hall-t"]
+        assert sorted(profile["areas"]) == ["justice", "labour"]
+        page.locator("#display-form .mg-ok").evaluate("e => e.textContent = ''")
+    page.fill("#display-form input[name=recent]", "7")   # the server's range is 8 to 16
+    page.click("#display-form button[type=submit]")
+    page.locator("#display-form .mg-error",
+                 has_text="Recent calls shown must be a whole number from 8 to 16").wait_for()
+    page.fill("#display-form input[name=recent]", "")    # a schema error names the field
+    page.click("#display-form button[type=submit]")
+    page.locator("#display-form .mg-error", has_text=re.compile(
+        r"^Số lượt gọi gần nhất: cần nhập / Recent calls shown: required$")).wait_for()
+    page.fill("#display-form input[name=recent]", "10")
+
+    page.click('#ad-tabs button[data-tab="areas"]')
+    page.locator("#areas-table tbody tr", has_text="Construction").get_by_role("button").click()
+    page.fill("#area-form input[name=target_min]", "1.5")
+    page.click("#area-form button[type=submit]")
+    page.locator("#area-form .mg-ok", has_text="Saved").wait_for()
+    assert page.input_value("#area-form input[name=target_min]") == "1.5"
+    page.locator("#area-form .mg-ok").evaluate("e => e.textContent = ''")
+    page.click("#area-form button[type=submit]")         # saved again unchanged
+    page.locator("#area-form .mg-ok", has_text="Saved").wait_for()
+    area = next(a for a in Api(server.url).get("/api/v1/areas").json()["areas"]
+                if a["id"] == "construction")
+    assert area["target_wait_s"] == 90
+    page.fill("#area-form input[name=target_min]", "0.5")
+    page.click("#area-form button[type=submit]")
+    page.locator("#area-form .mg-error", has_text="1 đến 240 phút").wait_for()
+    assert "from 1 to 240 minutes" in page.inner_text("#area-form .mg-error")
+
+
+def test_a_manager_refused_at_the_admin_page_stays_signed_in_elsewhere(page, server):
+    sign_in(page, server, "/manager", "manager", "demo-manager")
+    page.wait_for_selector('#ov-areas tr[data-area="labour"]')
+    page.goto(server.url + "/admin")
+    error = page.locator("#mg-signin-error")
+    error.filter(has_text="không có quyền quản trị").wait_for()
+    assert "cannot administer the center" in error.inner_text()
+    assert page.locator("#mg-main").is_hidden()
+    page.click("#mg-signin-back")
+    page.wait_for_selector('#ov-areas tr[data-area="labour"]')   # no second sign-in
+    assert page.locator("#mg-signin").is_hidden()

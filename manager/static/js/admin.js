@@ -4,18 +4,68 @@
 (function () {
   "use strict";
   var $ = Staff.$;
+  var TARGET_MIN_S = 60, TARGET_MAX_S = 4 * 3600;   // the server's range of a target wait
   var config = null;
   var editing = {area: null, counter: null, user: null, display: null};
   var counterAreas = [];
+  var titles = {};          // a form's title: element id -> [message key, values]
+  var centerDirty = false;  // the center form holds changes not saved yet
+  var areaTarget = null;    // the edited area's target wait: {seconds, shown}
 
   function field(form, name) { return form.elements[name]; }
   function value(form, name) { return field(form, name).value.trim(); }
   function numberOrNull(text) { return text === "" ? null : Number(text); }
 
   function say(form, r, okKey) {
-    form.querySelector(".mg-error").textContent = r.ok ? "" : Hangcho.errorText(r) +
-      (r.data && r.data.detail ? " " + JSON.stringify(r.data.detail) : "");
+    form.querySelector(".mg-error").textContent = r.ok ? "" : errorOf(form, r);
     form.querySelector(".mg-ok").textContent = r.ok ? Hangcho.t(okKey || "saved") : "";
+  }
+
+  /* A refusal as text. A schema error (`detail` is {"json": {field: [messages]}}) names each
+     field by its label on the form, Vietnamese first, then English; any other refusal is
+     the server's own message. */
+  function errorOf(form, r) {
+    var fields = r.data && r.data.detail && r.data.detail.json;
+    if (!fields || typeof fields !== "object" || !Object.keys(fields).length) {
+      return Hangcho.errorText(r);
+    }
+    return ["vi", "en"].map(function (lang) {
+      return Object.keys(fields).map(function (name) {
+        return fieldLabel(form, name, lang) + ": " + problemText(fields[name], lang);
+      }).join("; ");
+    }).join(" / ");
+  }
+
+  /* The label of an API field on a form: the element marked data-field="name", or the
+     input of that name; its label's text without the "(...)" note. */
+  function fieldLabel(form, name, lang) {
+    var el = form.querySelector('[data-field="' + name + '"]') || form.elements[name];
+    if (el && el.length !== undefined && !el.tagName) el = el[0];   // a RadioNodeList
+    var label = el && (el.hasAttribute("data-i18n") ? el : el.closest("label"));
+    var keyed = label && (label.hasAttribute("data-i18n") ? label
+                                                           : label.querySelector("[data-i18n]"));
+    if (!keyed) return name;
+    return Hangcho.t(keyed.getAttribute("data-i18n"), null, lang).replace(/\s*\([^)]*\)\s*$/, "");
+  }
+
+  var PROBLEMS = {
+    "Missing data for required field.": "problem_required",
+    "Field may not be null.": "problem_required",
+    "Not a valid integer.": "problem_integer",
+    "Not a valid number.": "problem_number",
+    "Not a valid string.": "problem_text",
+    "Not a valid boolean.": "problem_boolean",
+    "Not a valid list.": "problem_list",
+    "Unknown field.": "problem_unknown"
+  };
+
+  /* webargs' messages of one field in words of the page; a nested error (an entry of a
+     list) is "not valid". */
+  function problemText(messages, lang) {
+    var keys = (Array.isArray(messages) ? messages : [null]).map(function (message) {
+      return PROBLEMS[message] || "problem_invalid";
+    }).filter(function (key, index, all) { return all.indexOf(key) === index; });
+    return keys.map(function (key) { return Hangcho.t(key, null, lang); }).join(", ");
   }
 
   function clear(form) {
@@ -37,6 +87,18 @@
       if (!r.ok) return;
       config = r.data;
       render();
+    });
+  }
+
+  /* A form's title, kept in the page's language when it changes. */
+  function setTitle(id, key, vars) {
+    titles[id] = [key, vars];
+    $(id).textContent = Hangcho.t(key, vars);
+  }
+
+  function retitle() {
+    Object.keys(titles).forEach(function (id) {
+      $(id).textContent = Hangcho.t(titles[id][0], titles[id][1]);
     });
   }
 
@@ -65,7 +127,7 @@
     });
     var remove = Hangcho.el("button", "mg-danger mg-small", Hangcho.t("remove"));
     remove.type = "button";
-    remove.addEventListener("click", function () { row.remove(); });
+    remove.addEventListener("click", function () { centerDirty = true; row.remove(); });
     row.appendChild(remove);
     return row;
   }
@@ -78,8 +140,16 @@
     });
   }
 
+  /* The center form shows the saved settings unless it holds changes not saved yet; a
+     change of language only translates its placeholders. */
   function renderCenter() {
     var s = config.settings, form = $("center-form");
+    if (centerDirty) {
+      form.querySelectorAll(".ad-list-row input").forEach(function (input) {
+        input.placeholder = Hangcho.t("ph_" + input.name);
+      });
+      return;
+    }
     field(form, "center_name").value = s.center_name || "";
     field(form, "center_name_en").value = s.center_name_en || "";
     field(form, "rating_scale").value = String(s.rating_scale);
@@ -92,13 +162,14 @@
   function saveCenter(event) {
     event.preventDefault();
     var form = $("center-form");
+    centerDirty = false;
     send(form, "PATCH", "/admin/settings", {
       center_name: value(form, "center_name"), center_name_en: value(form, "center_name_en"),
       rating_scale: Number(field(form, "rating_scale").value),
       rating_unlock_s: numberOrNull(value(form, "rating_unlock_s")),
       remote_tickets: field(form, "remote_tickets").checked,
       priority_groups: listValues($("priority-groups")), low_reasons: listValues($("low-reasons"))
-    });
+    }).then(function (r) { if (!r.ok) centerDirty = true; });
   }
 
   /* -- areas -- */
@@ -119,12 +190,23 @@
     });
   }
 
+  /* Seconds as minutes for the page: whole minutes, or up to two decimals (90 s: 1,5). */
+  function minutesText(seconds) {
+    return (seconds / 60).toLocaleString(Hangcho.lang() === "en" ? "en-GB" : "vi-VN",
+                                         {maximumFractionDigits: 2});
+  }
+
+  /* The same in the form's number input (a "." decimal point). */
+  function minutesValue(seconds) {
+    return String(Math.round(seconds / 60 * 100) / 100);
+  }
+
   function renderAreas() {
     Staff.fill($("areas-table").tBodies[0], config.areas.map(function (a) {
       return Staff.row([{node: Hangcho.el("span", "mg-prefix", a.prefix)}, Staff.name(a),
         {node: Hangcho.el("span", "mg-badge " + (a.open ? "ok" : "off"),
                           Hangcho.t(a.open ? "open_yes" : "open_no"))},
-        {text: Math.round(a.target_wait_s / 60) + " " + Hangcho.t("minutes"), cls: "num"},
+        {text: minutesText(a.target_wait_s) + " " + Hangcho.t("minutes"), cls: "num"},
         {text: a.daily_cap === null ? "—" : a.daily_cap, cls: "num"},
         hoursText(a.hours) || Hangcho.t("any_time"), {node: editButton(function () { editArea(a); })}]);
     }));
@@ -133,13 +215,15 @@
   function editArea(a) {
     var form = $("area-form");
     editing.area = a ? a.id : null;
-    $("area-form-title").textContent = a ? Hangcho.t("area_edit", {id: a.id}) : Hangcho.t("area_new");
+    setTitle("area-form-title", a ? "area_edit" : "area_new", a ? {id: a.id} : null);
     field(form, "id").value = a ? a.id : "";
     field(form, "id").readOnly = !!a;
     field(form, "prefix").value = a ? a.prefix : "";
     field(form, "name").value = a ? a.name : "";
     field(form, "name_en").value = a ? (a.name_en || "") : "";
-    field(form, "target_min").value = a ? Math.round(a.target_wait_s / 60) : 30;
+    // The exact seconds are sent back unless the admin edits the minutes shown.
+    areaTarget = a ? {seconds: a.target_wait_s, shown: minutesValue(a.target_wait_s)} : null;
+    field(form, "target_min").value = a ? areaTarget.shown : 30;
     field(form, "daily_cap").value = a && a.daily_cap !== null ? a.daily_cap : "";
     field(form, "hours").value = a ? hoursText(a.hours) : "";
     field(form, "sort_order").value = a ? a.sort_order : "";
@@ -152,11 +236,24 @@
   function saveArea(event) {
     event.preventDefault();
     var form = $("area-form"), id = value(form, "id");
-    var minutes = numberOrNull(value(form, "target_min"));
+    var shown = value(form, "target_min"), seconds;
+    if (areaTarget && editing.area === id && shown === areaTarget.shown) {
+      seconds = areaTarget.seconds;
+    } else if (shown === "") {
+      seconds = null;   // the server says it is required
+    } else {
+      seconds = Math.round(Number(shown) * 60);
+      if (!isFinite(seconds) || seconds < TARGET_MIN_S || seconds > TARGET_MAX_S) {
+        clear(form);
+        form.querySelector(".mg-error").textContent = Staff.both("target_range",
+          {low: TARGET_MIN_S / 60, high: TARGET_MAX_S / 60});
+        return;
+      }
+    }
     send(form, "PUT", "/admin/areas/" + encodeURIComponent(id || "-"), {
       name: value(form, "name"), name_en: value(form, "name_en") || null,
       prefix: value(form, "prefix").toUpperCase(), open: field(form, "open").checked,
-      target_wait_s: minutes === null ? null : Math.round(minutes * 60),
+      target_wait_s: seconds,
       daily_cap: numberOrNull(value(form, "daily_cap")),
       hours: parseHours(value(form, "hours")), sort_order: numberOrNull(value(form, "sort_order"))
     }, function () { editArea(config.areas.filter(function (a) { return a.id === id; })[0]); });
@@ -211,8 +308,7 @@
   function editCounter(c) {
     var form = $("counter-form");
     editing.counter = c ? c.number : null;
-    $("counter-form-title").textContent = c ? Hangcho.t("counter_edit", {number: c.number})
-      : Hangcho.t("counter_new");
+    setTitle("counter-form-title", c ? "counter_edit" : "counter_new", c ? {number: c.number} : null);
     field(form, "number").value = c ? c.number : "";
     field(form, "number").readOnly = !!c;
     field(form, "name").value = c ? (c.name || "") : "";
@@ -235,11 +331,15 @@
   /* -- users -- */
 
   function renderUsers() {
-    Staff.fill(field($("user-form"), "role"), config.roles.map(function (role) {
+    // The role box keeps what it shows (the edited account's role, or the admin's choice).
+    var select = field($("user-form"), "role"), chosen = select.value;
+    Staff.fill(select, config.roles.map(function (role) {
       var option = Hangcho.el("option", null, Hangcho.t("role_" + role));
       option.value = role;
       return option;
     }));
+    if (chosen) select.value = chosen;
+    field($("user-form"), "password").placeholder = editing.user ? Hangcho.t("ph_password_keep") : "";
     var users = config.users.slice().sort(function (a, b) {
       return a.username.localeCompare(b.username, undefined, {numeric: true});
     });
@@ -256,8 +356,7 @@
   function editUser(u) {
     var form = $("user-form");
     editing.user = u || null;
-    $("user-form-title").textContent = u ? Hangcho.t("user_edit", {username: u.username})
-      : Hangcho.t("user_new");
+    setTitle("user-form-title", u ? "user_edit" : "user_new", u ? {username: u.username} : null);
     field(form, "username").value = u ? u.username : "";
     field(form, "username").readOnly = !!u;
     field(form, "name").value = u ? (u.name || "") : "";
@@ -306,11 +405,14 @@
         p.languages.join(" + "), Hangcho.t("layout_" + p.layout), {text: p.recent, cls: "num"},
         {node: editButton(function () { editDisplay(p); })}]);
     }));
+    // The boxes keep their ticks (the edited profile's areas, or the admin's choice).
+    var ticked = checkedAreas();
     Staff.fill($("display-areas"), config.areas.map(function (a) {
       var label = Hangcho.el("label");
       var box = Hangcho.el("input");
       box.type = "checkbox";
       box.value = a.id;
+      box.checked = ticked.indexOf(a.id) >= 0;
       label.append(box, document.createTextNode(areaName(a.id)));
       return label;
     }));
@@ -319,8 +421,7 @@
   function editDisplay(p) {
     var form = $("display-form");
     editing.display = p ? p.id : null;
-    $("display-form-title").textContent = p ? Hangcho.t("display_edit", {id: p.id})
-      : Hangcho.t("display_new");
+    setTitle("display-form-title", p ? "display_edit" : "display_new", p ? {id: p.id} : null);
     field(form, "id").value = p ? p.id : "";
     field(form, "id").readOnly = !!p;
     field(form, "name").value = p ? p.name : "";
@@ -339,14 +440,18 @@
   function saveDisplay(event) {
     event.preventDefault();
     var form = $("display-form"), id = value(form, "id");
-    var areas = Array.prototype.filter.call($("display-areas").querySelectorAll("input"),
-      function (box) { return box.checked; }).map(function (box) { return box.value; });
+    var areas = checkedAreas();
     send(form, "PUT", "/admin/display-profiles/" + encodeURIComponent(id || "-"), {
       name: value(form, "name"), areas: areas.length ? areas : null,
       languages: field(form, "languages").value.split(","), layout: field(form, "layout").value,
       recent: numberOrNull(value(form, "recent")), repeat: numberOrNull(value(form, "repeat")),
       center_name: value(form, "center_name") || null
-    });
+    }, function () { editDisplay(config.display_profiles[id]); });
+  }
+
+  function checkedAreas() {
+    return Array.prototype.filter.call($("display-areas").querySelectorAll("input"),
+      function (box) { return box.checked; }).map(function (box) { return box.value; });
   }
 
   /* -- the change log -- */
@@ -375,9 +480,11 @@
     renderCenter();
     renderAreas();
     renderCounters();
+    renderCounterAreas();
     renderUsers();
     renderDisplays();
     renderLog();
+    retitle();
     $("mg-center").textContent = config.settings.center_name;
   }
 
@@ -398,8 +505,16 @@
       });
     });
     $("center-form").addEventListener("submit", saveCenter);
-    $("add-group").addEventListener("click", function () { $("priority-groups").appendChild(listRow({})); });
-    $("add-reason").addEventListener("click", function () { $("low-reasons").appendChild(listRow({})); });
+    $("center-form").addEventListener("input", function () { centerDirty = true; });
+    $("center-form").addEventListener("change", function () { centerDirty = true; });
+    $("add-group").addEventListener("click", function () {
+      centerDirty = true;
+      $("priority-groups").appendChild(listRow({}));
+    });
+    $("add-reason").addEventListener("click", function () {
+      centerDirty = true;
+      $("low-reasons").appendChild(listRow({}));
+    });
     $("area-form").addEventListener("submit", saveArea);
     $("counter-form").addEventListener("submit", saveCounter);
     $("user-form").addEventListener("submit", saveUser);

@@ -9,27 +9,46 @@
   var ready = null;
   var user = null;
 
-  function showSignin(messageKey) {
+  /* A message in both languages, Vietnamese first: "vi / en". */
+  function both(key, vars) {
+    return Hangcho.t(key, vars, "vi") + " / " + Hangcho.t(key, vars, "en");
+  }
+
+  /* The sign-in form, with a message: a message key (shown in the page's language) or
+     {text} (shown as it is). */
+  function showSignin(message) {
     $("mg-main").classList.add("hidden");
     $("mg-nav").classList.add("hidden");
     $("mg-signout").classList.add("hidden");
     $("mg-signin").classList.remove("hidden");
-    $("mg-signin-error").textContent = messageKey ? Hangcho.t(messageKey) : "";
+    $("mg-signin-back").classList.add("hidden");
+    $("mg-signin-error").textContent = !message ? "" :
+      typeof message === "string" ? Hangcho.t(message) : message.text;
     $("mg-username").focus();
   }
 
+  function need() { return $("mg-main").getAttribute("data-need") || "manager"; }
+
+  function allowed(me) {
+    return !!me && RANK[me.role] !== undefined && RANK[me.role] >= RANK[need()];
+  }
+
+  /* Signed in, but the account's role is not enough for this page (a 403, not a 401): say so
+     in both languages and offer the sign-in form for another account. The stored token is
+     left alone: the same account stays signed in on the other pages and tabs. */
+  function showRefused(me) {
+    showSignin({text: both(need() === "admin" ? "refused_admin" : "refused_manager",
+                           {username: me ? me.username : ""})});
+    // A manager on /admin can still go back to the pages they may open.
+    $("mg-signin-back").classList.toggle("hidden", !me || RANK[me.role] < RANK.manager);
+  }
   function centerName() {
     var center = Hangcho.center;
     $("mg-center").textContent = (Hangcho.lang() === "en" && center.name_en) || center.name;
   }
 
   function enter(me) {
-    var need = $("mg-main").getAttribute("data-need") || "manager";
-    if (!me || RANK[me.role] === undefined || RANK[me.role] < RANK[need]) {
-      Hangcho.setToken(SCOPE, null);
-      showSignin(need === "admin" ? "signin_need_admin" : "signin_need_manager");
-      return;
-    }
+    if (!allowed(me)) { showRefused(me); return; }
     user = me;
     $("mg-who").textContent = me.name + " (" + me.username + ")";
     $("mg-signin").classList.add("hidden");
@@ -59,10 +78,20 @@
       });
       $("mg-signin-form").addEventListener("submit", function (event) {
         event.preventDefault();
-        Hangcho.login(SCOPE, $("mg-username").value.trim(), $("mg-password").value)
+        // The token is shared by the manager's pages (and tabs): keep it only for an
+        // account that may open this page, so a refused sign-in signs nobody out elsewhere.
+        Hangcho.api("POST", "/auth/login", {username: $("mg-username").value.trim(),
+                                           password: $("mg-password").value})
           .then(function (r) {
             $("mg-password").value = "";
             if (!r.ok) { $("mg-signin-error").textContent = Hangcho.errorText(r); return; }
+            if (!allowed(r.data.user)) {
+              fetch("/api/v1/auth/logout", {method: "POST",
+                headers: {"Authorization": "Bearer " + r.data.token}}).catch(function () {});
+              showRefused(r.data.user);
+              return;
+            }
+            Hangcho.setToken(SCOPE, r.data.token);
             enter(r.data.user);
           });
       });
@@ -70,12 +99,16 @@
       centerName();
       if (!Hangcho.token(SCOPE)) { showSignin(); return; }
       Hangcho.api("GET", "/me", null, SCOPE).then(function (r) {
-        if (r.ok) enter(r.data.user);
-        else { Hangcho.setToken(SCOPE, null); showSignin(); }
+        if (r.ok) { enter(r.data.user); return; }
+        // Only a token the server no longer accepts (401) is forgotten.
+        if (r.status === 401) { Hangcho.setToken(SCOPE, null); showSignin(); return; }
+        showSignin({text: Hangcho.errorText(r)});
       });
     },
     user: function () { return user; },
     token: function () { return Hangcho.token(SCOPE); },
+    /* A message in both languages, Vietnamese first ("vi / en"). */
+    both: both,
     /* An API call with the page's token; a 401 sends the user back to sign in. */
     api: function (method, path, body) {
       return Hangcho.api(method, path, body, SCOPE).then(function (r) {
