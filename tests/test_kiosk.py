@@ -276,6 +276,33 @@ def test_english_switch(kiosk):
     assert kiosk.inner_text("#start-title").startswith("Chạm vào lĩnh vực")
 
 
+def test_the_next_visitor_starts_in_vietnamese(browser, server, kiosk_token):
+    """English is one visitor's choice: after their ticket, after a minute untouched on the
+    start screen, and after a reload, the kiosk is back in Vietnamese."""
+    page = open_kiosk(browser, server, kiosk_token, query="?return_s=3")
+    try:
+        page.click("#lang")
+        page.click("button[data-area=vsip]")
+        page.wait_for_selector("#ticket:not(.hidden)")
+        assert "Back to the start in 3 s" in page.inner_text("#countdown")
+        page.wait_for_selector("#start:not(.hidden)", timeout=6000)
+        expect(page.locator("#start-title")).to_have_text(re.compile("^Chạm vào lĩnh vực"))
+        assert page.inner_text("#lang") == "English"
+
+        page.clock.install()
+        page.click("#lang")
+        assert page.inner_text("#start-title") == "Touch a service to get your queue number"
+        page.clock.fast_forward(61_000)
+        expect(page.locator("#start-title")).to_have_text(re.compile("^Chạm vào lĩnh vực"))
+
+        page.click("#lang")
+        page.reload()
+        page.wait_for_selector("#start:not(.hidden) button[data-area]")
+        assert page.inner_text("#start-title").startswith("Chạm vào lĩnh vực")
+    finally:
+        page.context.close()
+
+
 def test_waiting_counts_follow_the_queue_live(kiosk, server, kiosk_token):
     shown = int(kiosk.inner_text("button[data-area=environment] .area-waiting b"))
     Api(server.url).login("kiosk1").post("/api/v1/tickets", {"area": "environment"})

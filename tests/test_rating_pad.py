@@ -168,3 +168,18 @@ def test_pad_refuses_a_kiosk_account(server, pad):
     expect(pad.locator("#pad-signin")).to_be_visible()
     expect(pad.locator("#pad-error")).to_contain_text("không dùng được cho máy đánh giá",
                                                       timeout=SLOW_MS)
+
+
+def test_the_next_citizen_starts_in_vietnamese(server, pad):
+    open_pad(pad, server, 9)
+    pad.click("#pad-lang")
+    expect(pad.locator("#pad-counter")).to_have_text("Counter 9")
+    serve_one(server, "servant9", 9, "planning")
+    expect(pad.locator(".pad-face .pad-face-name").first).to_have_text("Very satisfied")
+    pad.click("[data-score='5']")
+    expect(pad.locator("#pad-thanks")).to_be_visible()
+    expect(pad.locator("#pad-idle")).to_be_visible(timeout=8000)   # after the thank-you
+    expect(pad.locator("#pad-counter")).to_have_text("Quầy 9")
+    assert pad.inner_text("#pad-lang") == "English"
+    serve_one(server, "servant9", 9, "planning")
+    expect(pad.locator(".pad-face .pad-face-name").first).to_have_text("Rất hài lòng")

@@ -158,6 +158,11 @@
   function lock() {
     state.request = null;
     state.score = null;
+    if (H.lang() !== "vi") {
+      H.setLang("vi");   // the next citizen starts in Vietnamese
+      $("pad-counter").textContent = H.t("counter_n", {n: NUMBER});
+      renderFaces();
+    }
     show("pad-idle");
     renderIdle();
   }

@@ -68,7 +68,8 @@
   function armIdle() {
     clearTimeout(state.idle);
     var screen = root.getAttribute("data-screen");
-    if (screen === "priority" || (screen === "start" && state.group)) {
+    // English is one visitor's choice: a start screen left in English returns to Vietnamese.
+    if (screen === "priority" || (screen === "start" && (state.group || H.lang() !== "vi"))) {
       state.idle = setTimeout(toStart, IDLE_MS);
     }
   }
@@ -223,6 +224,10 @@
     clearInterval(state.countdown);
     state.group = null;
     state.ticket = null;
+    if (H.lang() !== "vi") {
+      H.setLang("vi");   // the next visitor starts in Vietnamese
+      renderAll();
+    }
     renderStartMode();
     show("start");
   }
@@ -355,6 +360,7 @@
   $("lang").addEventListener("click", function () {
     H.setLang(H.lang() === "vi" ? "en" : "vi");
     renderAll();
+    armIdle();
   });
 
   var clockFormat = new Intl.DateTimeFormat("vi-VN", {hour: "2-digit", minute: "2-digit",
@@ -384,6 +390,7 @@
   setInterval(function () { if (state.user) refreshAreas(); }, 60000);
 
   lockDown();
+  H.setLang("vi");  // a kiosk always opens in Vietnamese, whatever a visitor chose before
   H.translate(document);
   renderAll();
   resume();
