@@ -3,7 +3,7 @@ import sqlite3
 from pathlib import Path
 
 from apiflask import APIFlask
-from flask import send_from_directory
+from flask import current_app, redirect, request, send_from_directory
 from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 from . import config as config_module
 from . import observe, security
 from .clock import Clock
+from .pages import PAGES, render_page
 from .queue import Center, QueueError, roll_day
 from .store import Store
 
@@ -182,9 +183,34 @@ def _register_errors(app):
 
     @app.errorhandler(HTTPException)
     def _http_error(error):
+        if error.code == 404 and _wants_page():
+            return _page_not_found()
         code = ERROR_CODES.get(error.code, "error")
         message = HTTP_MESSAGES.get(error.code, error.name)
         return error_body(code, message, error.code)
+
+
+def _wants_page():
+    """A browser asking for a page (not the API, a script or a socket): it gets HTML."""
+    if request.path.startswith(("/api/", "/socket.io", "/vendor/", "/static/", "/metrics")):
+        return False
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
+def _page_not_found():
+    """A mistyped page address: the page without its trailing slash if that is one (a link
+    copied as /kiosk/), else the home page's list of pages with a 404."""
+    path = request.path
+    if path != "/" and path.endswith("/"):
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        try:
+            adapter.match(path.rstrip("/"), method="GET")
+        except HTTPException:
+            pass
+        else:
+            query = request.query_string.decode("latin-1")
+            return redirect(path.rstrip("/") + ("?" + query if query else ""), 308)
+    return render_page("home.html", pages=PAGES, missing=path[:120]), 404
 
 
 def _document_common_errors(spec):
@@ -210,8 +236,16 @@ def _document_common_errors(spec):
 
 
 def _register_pages(app):
-    """The pages of the center's devices, each a blueprint of its own package."""
+    """The pages of the center's devices, each a blueprint of its own package, and the home
+    page that lists them."""
     import importlib
+
+    @app.get("/")
+    @app.doc(hide=True)
+    def home():
+        """The center's pages, as links."""
+        return render_page("home.html", pages=PAGES, missing=None)
+
     for name in ("display", "counter_client", "visitor", "manager"):
         try:
             module = importlib.import_module(name)

@@ -4,13 +4,7 @@ import os
 import socket
 import sys
 
-PAGES = [("/display", "Màn hình sảnh / Lobby display"),
-         ("/display/counter/1", "Bảng quầy / Counter board"),
-         ("/counter", "Cán bộ tại quầy / Counter (servant)"),
-         ("/rate/1", "Đánh giá tại quầy / Satisfaction pad"),
-         ("/kiosk", "Máy cấp số / Kiosk"),
-         ("/manager", "Lãnh đạo / Manager"),
-         ("/admin", "Quản trị / Administration")]
+from .pages import PAGES
 
 
 def _parser():

@@ -9,6 +9,15 @@ from markupsafe import Markup
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The center's pages: printed by `serve` and listed on the home page ("/").
+PAGES = [("/display", "Màn hình sảnh / Lobby display"),
+         ("/display/counter/1", "Bảng quầy / Counter board"),
+         ("/counter", "Cán bộ tại quầy / Counter (servant)"),
+         ("/rate/1", "Đánh giá tại quầy / Satisfaction pad"),
+         ("/kiosk", "Máy cấp số / Kiosk"),
+         ("/manager", "Lãnh đạo / Manager"),
+         ("/admin", "Quản trị / Administration")]
+
 
 @lru_cache(maxsize=64)
 def _catalog(path):

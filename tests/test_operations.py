@@ -90,13 +90,31 @@ def test_security_headers_on_pages_and_api(client):
 
 def test_pages_have_no_inline_script_or_handlers(client):
     import re
-    for path in ("/display", "/display/counter/1", "/counter", "/rate/1", "/kiosk", "/manager",
-                 "/manager/reports", "/admin"):
+    for path in ("/", "/display", "/display/counter/1", "/counter", "/rate/1", "/kiosk",
+                 "/manager", "/manager/reports", "/admin"):
         html = client.get(path).get_data(as_text=True)
         scripts = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", html)
         assert scripts == [], path
         assert not re.search(r"\son[a-z]+\s*=", html), path
         assert not re.search(r"\sstyle\s*=", html), path
+
+
+def test_the_home_page_lists_the_pages_and_a_wrong_address_leads_back_to_it(client):
+    home = client.get("/", headers={"Accept": "text/html"})
+    assert home.status_code == 200
+    html = home.get_data(as_text=True)
+    for path in ("/display", "/counter", "/kiosk", "/manager", "/admin"):
+        assert f'href="{path}"' in html
+    wrong = client.get("/dispaly", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert wrong.status_code == 404
+    assert "Không có trang <code>/dispaly</code>" in wrong.get_data(as_text=True)
+    assert 'href="/display"' in wrong.get_data(as_text=True)
+    slash = client.get("/kiosk/?return_s=5", headers={"Accept": "text/html"})
+    assert (slash.status_code, slash.headers["Location"]) == (308, "/kiosk?return_s=5")
+    # The API and scripts keep their JSON answer.
+    for path in ("/api/v1/nothing", "/dispaly"):
+        answer = client.get(path, headers={"Accept": "application/json"})
+        assert (answer.status_code, answer.get_json()["error"]) == (404, "not_found"), path
 
 
 def test_login_is_throttled_per_account_after_failures(client):

@@ -214,6 +214,20 @@ def test_an_unknown_code_gets_a_clear_message(phone, server):
     phone.tap("#lang")
 
 
+@pytest.mark.parametrize("path", ["/t/", "/t/" + "x" * 65, "/t/abc/def"])
+def test_a_cut_or_lengthened_link_gets_the_same_message(phone, server, path):
+    answer = phone.goto(server.url + path)
+    assert answer.status == 404
+    assert phone.inner_text("#unknown h1") == "Không tìm thấy số này"
+
+
+def test_a_trailing_slash_still_opens_the_ticket(phone, server, kiosk):
+    (mine,) = issue(kiosk, "justice")
+    answer = phone.goto(f"{server.url}/t/{mine['track_code']}/")
+    assert answer.status == 200
+    expect(phone.locator("#w-number")).to_have_text(mine["number"])
+
+
 def test_english_on_the_phone(phone, server, kiosk):
     (mine,) = issue(kiosk, "environment")
     open_ticket(phone, server, mine)

@@ -13,6 +13,7 @@ bp = Blueprint("visitor", __name__, template_folder="templates", static_folder="
 # URL says otherwise (?return_s=N, within the bounds below).
 KIOSK_RETURN_S = 10
 KIOSK_RETURN_BOUNDS = (3, 120)
+TRACK_CODE_MAX = 64
 
 
 def kiosk_return_s(raw):
@@ -32,18 +33,23 @@ def kiosk():
                        return_s=kiosk_return_s(request.args.get("return_s")))
 
 
-@bp.get("/t/<string(maxlength=64):track_code>")
+@bp.get("/t/", defaults={"track_code": ""})
+@bp.get("/t/<path:track_code>")
 def tracking(track_code):
     """A visitor's phone: place in line, estimated wait, and the call when it comes.
 
     The ticket is embedded in the page so a slow phone shows it before the socket is up;
-    an unknown code gets the page with its "unknown or old ticket" message and a 404.
+    an unknown code (or a link cut or lengthened on its way: empty, too long, a trailing
+    slash) gets the page with its "unknown or old ticket" message and a 404.
     """
     center = current_app.extensions["hangcho"]
-    try:
-        ticket = views.ticket(center, center.store.ticket_by_track_code(track_code))
-    except NotFound:
-        ticket = None
+    track_code = track_code.rstrip("/")
+    ticket = None
+    if track_code and len(track_code) <= TRACK_CODE_MAX and "/" not in track_code:
+        try:
+            ticket = views.ticket(center, center.store.ticket_by_track_code(track_code))
+        except NotFound:
+            pass
     # Names of every area, so a transfer shows the new area without another request.
     areas = {row["id"]: {"name": row["name"], "name_en": row["name_en"]}
              for row in center.store.areas()} if ticket else {}
