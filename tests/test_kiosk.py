@@ -303,6 +303,25 @@ def test_the_next_visitor_starts_in_vietnamese(browser, server, kiosk_token):
         page.context.close()
 
 
+def test_a_stalled_link_frees_the_kiosk_for_the_next_touch(browser, server, kiosk_token):
+    """An answer that never comes (a stalled network) ends after the time limit with the
+    network message, and the next touch issues a ticket."""
+    page = open_kiosk(browser, server, kiosk_token)
+    try:
+        page.evaluate("Hangcho.API_TIMEOUT_MS = 1000")
+        page.route("**/api/v1/tickets", lambda route: None)   # held, never answered
+        page.click("button[data-area=construction]")
+        expect(page.locator("#toast")).to_have_text(
+            re.compile("^Không kết nối được máy chủ"), timeout=4000)
+        page.unroute("**/api/v1/tickets")
+        page.wait_for_timeout(1300)                            # the touch cooldown
+        page.click("button[data-area=construction]")
+        page.wait_for_selector("#ticket:not(.hidden)")
+        assert page.inner_text("#t-number").startswith("D")   # construction's prefix
+    finally:
+        page.context.close()
+
+
 def test_waiting_counts_follow_the_queue_live(kiosk, server, kiosk_token):
     shown = int(kiosk.inner_text("button[data-area=environment] .area-waiting b"))
     Api(server.url).login("kiosk1").post("/api/v1/tickets", {"area": "environment"})

@@ -42,13 +42,16 @@
       if (token) localStorage.setItem(tokenKey(scope), token);
       else localStorage.removeItem(tokenKey(scope));
     },
-    /* Call the JSON API. Resolves to {ok, status, data}; never rejects (a network failure
-       is status 0 with data.error "network"). */
+    /* Call the JSON API. Resolves to {ok, status, data}; never rejects: a network failure,
+       or no answer within API_TIMEOUT_MS (a stalled link must not leave a kiosk or a
+       counter waiting for ever), is status 0 with data.error "network". */
     api: function (method, path, body, scope) {
       var headers = {"Accept": "application/json"};
       var token = scope ? Hangcho.token(scope) : null;
       if (token) headers["Authorization"] = "Bearer " + token;
-      var init = {method: method, headers: headers, cache: "no-store"};
+      var abort = new AbortController();
+      var timer = setTimeout(function () { abort.abort(); }, Hangcho.API_TIMEOUT_MS);
+      var init = {method: method, headers: headers, cache: "no-store", signal: abort.signal};
       if (body !== undefined && body !== null) {
         headers["Content-Type"] = "application/json";
         init.body = JSON.stringify(body);
@@ -57,11 +60,12 @@
         return resp.json().catch(function () { return {}; }).then(function (data) {
           return {ok: resp.ok, status: resp.status, data: data};
         });
-      }, function () {
+      }).catch(function () {
         return {ok: false, status: 0, data: {error: "network",
           message: "Mất kết nối mạng / Network unavailable"}};
-      });
+      }).finally(function () { clearTimeout(timer); });
     },
+    API_TIMEOUT_MS: 15000,
     login: function (scope, username, password) {
       return Hangcho.api("POST", "/auth/login", {username: username, password: password})
         .then(function (r) { if (r.ok) Hangcho.setToken(scope, r.data.token); return r; });
