@@ -228,6 +228,23 @@ def test_a_trailing_slash_still_opens_the_ticket(phone, server, kiosk):
     expect(phone.locator("#w-number")).to_have_text(mine["number"])
 
 
+def test_a_waiting_phone_asks_again_for_its_estimate(phone, server, kiosk):
+    """Coming back to the page (and every minute) the phone asks for its ticket again and
+    shows the estimate the server gives now."""
+    (mine,) = issue(kiosk, "labour")
+    open_ticket(phone, server, mine)
+
+    def later_estimate(route):
+        answer = route.fetch()
+        assert answer.status == 200
+        route.fulfill(response=answer, json={**answer.json(), "estimated_wait_s": 42 * 60})
+
+    phone.route(f"**/api/v1/tickets/{mine['track_code']}", later_estimate)
+    with phone.expect_response(f"**/api/v1/tickets/{mine['track_code']}"):
+        phone.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(phone.locator("#w-wait")).to_contain_text("42 phút")
+
+
 def test_english_on_the_phone(phone, server, kiosk):
     (mine,) = issue(kiosk, "environment")
     open_ticket(phone, server, mine)

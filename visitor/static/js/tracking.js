@@ -9,6 +9,9 @@
   // An unanswered call rings again this often, a few times, for a phone in a pocket.
   var REPEAT_MS = 15000;
   var REPEATS = 2;
+  // A waiting ticket's estimate moves with time too (a long service, a counter back from a
+  // pause), not only with events: ask for it again this often.
+  var REFRESH_MS = 60000;
 
   var root = document.getElementById("track");
   var code = root.getAttribute("data-code");
@@ -318,6 +321,21 @@
     socket.on("snapshot", function (ticket) { apply(ticket, false); });
     socket.on("ticket", function (ticket) { apply(ticket, true); });
   }
+
+  /* The ticket again while it waits: a fresh estimate; and, should the live connection be
+     down, its call (rung as a live one) or its end. */
+  function refresh() {
+    if (!state.ticket || state.ticket.status !== "waiting" || document.hidden) return;
+    H.api("GET", "/tickets/" + encodeURIComponent(code)).then(function (r) {
+      if (!r.ok || !state.ticket || state.ticket.status !== "waiting") return;
+      if (r.data.status === "waiting") apply(r.data, false);
+      else if (!(state.socket && state.socket.connected)) apply(r.data, true);
+    });
+  }
+  setInterval(refresh, REFRESH_MS);
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) refresh();
+  });
 
   H.translate(document);
   if (!code || !data.ticket) {
