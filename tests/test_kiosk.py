@@ -15,7 +15,7 @@ from support import Api, ServerProcess
 
 KIOSK_TOKEN = "hangcho:kiosk:token"
 # Kiosk screens: 15.6" laptop-class panel, 21.5"/24" full HD landscape and portrait, 5:4.
-SCREENS = [(1366, 768), (1920, 1080), (1080, 1920), (1280, 1024)]
+SCREENS = [(1366, 768), (1920, 1080), (1080, 1920), (1280, 1024), (1024, 768)]
 
 
 def busy_morning(db_path, minutes=45, closed=("agriculture",), seed=7):
@@ -388,6 +388,23 @@ def test_every_area_and_the_ticket_fit_the_screen(kiosk, size):
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
         assert box["y"] >= 0 and box["y"] + box["height"] <= height
         assert box["height"] >= 0.07 * min(size)  # a large target for a finger
+    # Every word inside its button, in both languages, with no scrolling of the list.
+    for lang in ("vi", "en"):
+        spills = kiosk.evaluate("""() => {
+            const list = document.getElementById('areas');
+            const out = list.scrollHeight > list.clientHeight + 1 ? ['the list scrolls'] : [];
+            for (const button of list.querySelectorAll('button[data-area]')) {
+                const r = button.getBoundingClientRect();
+                for (const e of button.querySelectorAll('*')) {
+                    const c = e.getBoundingClientRect();
+                    if (c.bottom > r.bottom + 1 || c.right > r.right + 1)
+                        out.push(button.dataset.area + ': ' + e.textContent);
+                }
+            }
+            return out;
+        }""")
+        assert spills == [], (lang, spills)
+        kiosk.click("#lang")
     kiosk.click("button[data-area=vsip]")
     kiosk.wait_for_selector("#ticket:not(.hidden)")
     for selector in ("#t-number", "#t-qr", "#t-printer", "#done"):
