@@ -3,6 +3,7 @@
 DEVICE is `usb:VID:PID`, `tcp:HOST:PORT`, `serial:/dev/ttyUSB0[:BAUD]` or `file:PATH`.
 """
 import logging
+import time
 from dataclasses import dataclass, field
 
 from escpos import exceptions as escpos_errors
@@ -88,15 +89,25 @@ def make_printer(spec, timeout):
 class PrinterLink:
     """One printer, opened on demand and reopened after any failure.
 
+    A device that opens (and may even answer status queries) but refuses the job's bytes is
+    offline: after a failed write, `status` says so, with the write's error, without
+    touching the device for `hold_s` seconds, doubled after each further failure up to
+    `hold_max_s`; a write that goes through ends it. Otherwise every poll would find it
+    "online" again, the server would resend the waiting jobs, they would fail, and the
+    kiosk would flicker between online and offline.
+
     Not thread-safe: the print agent drives it from a single worker thread.
     """
 
-    def __init__(self, spec, timeout=3.0, status_queries=True):
+    def __init__(self, spec, timeout=3.0, status_queries=True, hold_s=30.0, hold_max_s=300.0):
         self.spec = spec
         self.timeout = timeout
         # A file device (for instance /dev/usb/lp0) cannot be read, so it cannot answer.
         self.status_queries = status_queries and spec.kind != "file"
         self._printer = None
+        self.hold_s, self.hold_max_s = hold_s, hold_max_s
+        self._failed_writes = 0
+        self._held = None  # (until, detail) after a failed write
 
     def _open(self):
         if self._printer is None:
@@ -139,7 +150,13 @@ class PrinterLink:
         return "online", None
 
     def status(self):
-        """(state, detail): online, paper_low, paper_out, error, or offline when unreachable."""
+        """(state, detail): online, paper_low, paper_out, error, or offline when unreachable
+        or lately refusing writes."""
+        if self._held is not None:
+            until, detail = self._held
+            if time.monotonic() < until:
+                return "offline", detail
+            self._held = None  # time to try again
         try:
             return self._ask()
         except (OSError, escpos_errors.Error, RuntimeError) as error:
@@ -152,7 +169,11 @@ class PrinterLink:
             self._open()._raw(data)
         except (OSError, escpos_errors.Error, RuntimeError) as error:
             self.close()
+            hold = min(self.hold_max_s, self.hold_s * 2 ** self._failed_writes)
+            self._failed_writes += 1
+            self._held = (time.monotonic() + hold, _describe(error))
             raise OSError(_describe(error)) from error
+        self._failed_writes = 0
 
 
 def _describe(error):

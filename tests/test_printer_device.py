@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -159,3 +160,24 @@ def test_fake_printer_answers_the_gs_r_paper_sensor_query(fake):
         fake.paper = "out"
         sock.sendall(b"\x1dr\x01")
         assert sock.recv(1) == b"\x0f"
+
+
+def test_a_device_that_refuses_the_job_stays_offline_for_a_while():
+    """/dev/full opens but refuses every byte: after the refusal the printer is offline
+    (not "online" again at the next poll) until the hold ends; then it is tried again, and
+    a second refusal holds it twice as long."""
+    link = PrinterLink(parse_device("file:/dev/full"), hold_s=0.3)
+    assert link.status() == ("online", None)
+    with pytest.raises(OSError, match="No space left"):
+        link.write(layout.ticket_bytes(JOB, 80))
+    for _ in range(3):
+        state, detail = link.status()
+        assert state == "offline" and "No space left" in detail
+    time.sleep(0.35)
+    assert link.status() == ("online", None)        # worth another try
+    with pytest.raises(OSError):
+        link.write(layout.ticket_bytes(JOB, 80))
+    time.sleep(0.35)
+    assert link.status()[0] == "offline"            # held 0.6 s this time
+    time.sleep(0.3)
+    assert link.status() == ("online", None)
