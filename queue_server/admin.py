@@ -70,6 +70,10 @@ def _diff(old, new):
 
 
 def _log(center, store, kind, actor, data, area=None, counter=None):
+    """One entry of the change log; a save that changed nothing (the same form saved again)
+    leaves none."""
+    if data.get("changes") == {} and not data.get("created") and not data.get("password_reset"):
+        return
     store.log(center.clock.now(), kind, actor["username"], area=area, counter=counter, data=data)
 
 

@@ -239,6 +239,12 @@ def test_every_change_is_logged_with_who_made_it(admin):
     assert log[0]["data"]["password_reset"] is True and "87654321" not in str(log)
     assert log[2]["data"]["changes"] == {"name": ["Quầy 1", "Quầy 1 — ưu tiên"]}
     assert log[3]["data"]["changes"]["target_wait_s"] == [1800, 1200]
+    # The same forms saved again change nothing and log nothing.
+    admin.put("/api/v1/admin/areas/transport", json=TRANSPORT)
+    admin.put("/api/v1/admin/counters/1", json={"name": "Quầy 1 — ưu tiên",
+                                                "areas": ["transport"]})
+    admin.patch("/api/v1/admin/users/lead2", json={"name": "Phó Giám đốc"})
+    assert len(admin.get("/api/v1/admin/log").json) == 4
 
 
 def test_remote_tickets_switch_on_and_off_live(admin, app):
