@@ -293,7 +293,10 @@ def _call_ticket_at(center, number, actor, choose):
             change.rate_request = _finish_current(store, counter, actor, now)
         if ticket is None:
             return change
-        if not store.claim_ticket(ticket["id"], number, actor["username"], now):
+        # The ticket is the counter's servant's to serve (and count in their figures) even
+        # when a manager made the call for them; the event log keeps who made it.
+        if not store.claim_ticket(ticket["id"], number, counter["servant"] or actor["username"],
+                                  now):
             raise QueueError("conflict", "Số vừa được quầy khác gọi, hãy thử lại / The ticket was "
                              "just taken by another counter; try again")
         store.update_counter(number, current_ticket=ticket["id"])

@@ -187,7 +187,10 @@ def test_calling_a_ticket_out_of_turn(c):
 def test_a_manager_may_act_on_any_counter(c):
     queue.open_counter(c, 1, servant(1))
     issue(c)
-    assert queue.call_next(c, 1, MANAGER).ticket is not None
+    called = queue.call_next(c, 1, MANAGER).ticket
+    # Served by the counter's servant (their figures), called by the manager (the log).
+    assert called["servant"] == "servant1"
+    assert c.store.events(ticket_id=called["id"])[-1]["actor"] == "manager"
 
 
 def test_closed_area_and_daily_cap_refuse_tickets(c):
