@@ -7,6 +7,7 @@ planning, 12 justice), so the tests do not take each other's visitors.
 import json
 import re
 import time
+import weakref
 from html.parser import HTMLParser
 
 import pytest
@@ -23,9 +24,15 @@ CATALOGS = ["counter_client/messages/counter.json", "counter_client/messages/rat
 
 # -- helpers shared with the rating pad's tests ------------------------------------------
 
+_kiosks = weakref.WeakKeyDictionary()
+
+
 def issue(server, area):
-    """Issue a ticket at the kiosk; the answer carries its track code."""
-    answer = server.login("kiosk1").post("/api/v1/tickets", {"area": area})
+    """Issue a ticket at the kiosk; the answer carries its track code. One kiosk session
+    per server: the server allows an address only so many sign-ins a minute."""
+    if server not in _kiosks:
+        _kiosks[server] = server.login("kiosk1")
+    answer = _kiosks[server].post("/api/v1/tickets", {"area": area})
     assert answer.status_code == 201, answer.text
     return answer.json()
 
@@ -361,3 +368,80 @@ def test_page_is_whole_again_after_a_reconnect(server, page):
     expect(page.locator("#cc-offline")).to_be_hidden(timeout=15000)
     expect(page.locator("#cc-number")).to_have_text(called["number"])
     expect(page.locator(f"#cc-waiting [data-ticket='{called['id']}']")).to_have_count(0)
+
+
+# -- keys, connection badge, two languages ---------------------------------------------------
+
+def test_shifted_digit_key_does_its_own_action_not_the_digit(server, page):
+    first, second, third = (issue(server, "vsip") for _ in range(3))
+    open_counter(page, server, "servant18", 18)
+    press(page, "NumpadAdd", shows=first["number"])
+    press(page, "Shift+Digit8")  # "*" on a US keyboard: transfer, not ticket 8
+    expect(page.locator("#cc-transfer")).to_be_visible()
+    page.keyboard.press("Shift+Digit1")  # "!" picks no area
+    expect(page.locator("#cc-transfer")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#cc-transfer")).to_be_hidden()
+    assert ticket_state(server, first)["area"] == "vsip"
+    page.keyboard.press("Digit1")  # a digit of the main keyboard still picks a ticket
+    expect(page.locator("#cc-selected")).to_contain_text(second["number"])
+    # A keypad digit with NumLock off reports an arrow as its key: still a digit.
+    page.evaluate("document.dispatchEvent(new KeyboardEvent('keydown', "
+                  "{code: 'Numpad2', key: 'ArrowDown', bubbles: true}))")
+    expect(page.locator("#cc-selected")).to_contain_text(third["number"])
+
+
+def test_no_offline_badge_after_signing_out_or_when_the_session_ends(server, page):
+    open_counter(page, server, "servant2", 2)
+    page.click("#cc-signout")
+    expect(page.locator("#cc-signin")).to_be_visible()
+    expect(page.locator("#cc-offline")).to_be_hidden()
+
+    sign_in(page, server, "servant2")  # the remembered counter opens again
+    expect(page.locator("#cc-work")).to_be_visible(timeout=SLOW_MS)
+    settled(page)
+    token = page.evaluate("localStorage.getItem('hangcho:counter:token')")
+    ended = requests.post(server.url + "/api/v1/auth/logout", json={}, timeout=5,
+                          headers={"Authorization": f"Bearer {token}"})
+    assert ended.status_code < 300
+    expect(page.locator("#cc-signin")).to_be_visible()
+    expect(page.locator("#cc-message")).to_contain_text("Phiên đăng nhập đã hết hạn")
+    expect(page.locator("#cc-offline")).to_be_hidden()
+
+
+def test_offline_badge_leaves_every_control_free(server, page):
+    open_counter(page, server, "servant1", 1)
+    page.context.set_offline(True)
+    try:
+        expect(page.locator("#cc-offline")).to_be_visible()
+        covered = page.evaluate("""() => {
+            const b = document.getElementById('cc-offline').getBoundingClientRect();
+            return [...document.querySelectorAll('button, input, select, textarea, a[href]')]
+              .filter(c => c.getClientRects().length).filter(c => {
+                const r = c.getBoundingClientRect();
+                return r.left < b.right && b.left < r.right &&
+                  r.top < b.bottom && b.top < r.bottom;
+              }).map(c => c.id || c.textContent.trim());
+        }""")
+        assert covered == []
+        page.click("#cc-lang", timeout=3000)  # a real click: fails if anything covers it
+        expect(page.locator("[data-action='call_next']")).to_contain_text("Call next")
+    finally:
+        page.context.set_offline(False)
+
+
+def test_transfer_message_names_the_area_in_each_language(server, page):
+    ticket = issue(server, "construction")
+    open_counter(page, server, "servant14", 14)
+    page.click(f"#cc-waiting button[data-ticket='{ticket['id']}']")
+    expect(page.locator("#cc-number")).to_have_text(ticket["number"])
+    press(page, "NumpadMultiply")
+    page.click("#cc-transfer-areas [data-area='transport']")
+    n = ticket["number"]
+    vi = f"Đã chuyển số {n} sang Sở Giao thông vận tải — cấp, đổi giấy phép lái xe."
+    en = f"{n} transferred to Transport — driving licences."
+    expect(page.locator("#cc-message-main")).to_have_text(vi)
+    expect(page.locator("#cc-message-other")).to_have_text(en)
+    page.click("#cc-lang")
+    expect(page.locator("#cc-message-main")).to_have_text(en)
+    expect(page.locator("#cc-message-other")).to_have_text(vi)

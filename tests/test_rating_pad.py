@@ -183,3 +183,32 @@ def test_the_next_citizen_starts_in_vietnamese(server, pad):
     assert pad.inner_text("#pad-lang") == "English"
     serve_one(server, "servant9", 9, "planning")
     expect(pad.locator(".pad-face .pad-face-name").first).to_have_text("Rất hài lòng")
+
+
+def test_reasons_show_the_chosen_language_with_the_other_below(server, pad):
+    open_pad(pad, server, 15)
+    serve_one(server, "servant15", 15, "environment")
+    pad.click("[data-score='1']")
+    names = pad.locator("#pad-reason-list .pad-reason-name")
+    others = pad.locator("#pad-reason-list .pad-reason-other")
+    vi = ["Chờ quá lâu", "Thái độ chưa tốt", "Hướng dẫn chưa rõ",
+          "Yêu cầu giấy tờ ngoài quy định", "Cơ sở vật chất chưa tốt"]
+    en = ["Waited too long", "Unfriendly attitude", "Unclear guidance",
+          "Asked for papers beyond the rules", "Poor facilities"]
+    expect(names).to_have_text(vi)
+    expect(others).to_have_text(en)
+    pad.click("[data-reason='attitude']")
+    pad.click("#pad-lang")
+    expect(names).to_have_text(en)
+    expect(others).to_have_text(vi)
+    expect(pad.locator("[data-reason='attitude']")).to_have_attribute("aria-pressed", "true")
+
+
+def test_no_offline_badge_after_the_pad_is_signed_out(server, pad):
+    open_pad(pad, server, 2)
+    pad.hover("#pad-signout")
+    pad.mouse.down()
+    pad.wait_for_timeout(2300)  # signing out takes a two-second hold
+    pad.mouse.up()
+    expect(pad.locator("#pad-signin")).to_be_visible()
+    expect(pad.locator("#pad-offline")).to_be_hidden()

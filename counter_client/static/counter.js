@@ -14,7 +14,8 @@
   var FIGURES_MS = 10000;       // ratings arrive from the pad without an event: poll /me
   var SKEW_MIN_MS = 2000;       // times are whole seconds: ignore smaller clock differences
 
-  // event.code first (the keypad keys, whatever NumLock says), then event.key.
+  // event.code first (the keypad keys, whatever NumLock says), then event.key: the main
+  // keyboard's keys act by the character they type ("*" is Shift+8 on a US keyboard).
   var KEYS = {
     NumpadEnter: "call_next", NumpadAdd: "call_next", Enter: "call_next", "+": "call_next",
     NumpadDecimal: "recall", ".": "recall", ",": "recall",
@@ -34,7 +35,8 @@
 
   // -- messages --------------------------------------------------------------------------
 
-  /* Show a message from the catalog: the current language large, the other one below. */
+  /* Show a message from the catalog: the current language large, the other one below.
+     A value of `vars` may be {vi: ..., en: ...}: each line then takes its own language's. */
   function say(kind, key, vars) {
     state.message = {kind: kind, key: key, vars: vars};
     renderMessage();
@@ -45,6 +47,15 @@
     if (r.status === 401 && state.user) return expire();
     state.message = {kind: "error", answer: r};
     renderMessage();
+  }
+
+  function varsIn(vars, lang) {
+    var out = {};
+    Object.keys(vars || {}).forEach(function (name) {
+      var v = vars[name];
+      out[name] = v !== null && typeof v === "object" ? v[lang] : v;
+    });
+    return out;
   }
 
   function hideMessage() {
@@ -64,8 +75,8 @@
     }
     var main, second = "";
     if (m.key) {
-      main = H.t(m.key, m.vars);
-      second = H.t(m.key, m.vars, otherLang());
+      main = H.t(m.key, varsIn(m.vars, H.lang()), H.lang());
+      second = H.t(m.key, varsIn(m.vars, otherLang()), otherLang());
     } else {
       var parts = ((m.answer.data && m.answer.data.message) || "").split(" / ");
       main = H.errorText(m.answer);
@@ -83,10 +94,10 @@
     return state.areas.filter(function (a) { return a.id === id; })[0] || null;
   }
 
-  function areaName(id) {
+  function areaName(id, lang) {
     var a = area(id);
     if (!a) return id;
-    return H.lang() === "en" && a.name_en ? a.name_en : a.name;
+    return (lang || H.lang()) === "en" && a.name_en ? a.name_en : a.name;
   }
 
   /* "Sở Tư pháp — lý lịch tư pháp" -> "Sở Tư pháp": enough where space is short. */
@@ -148,7 +159,7 @@
     state.user = null;
     state.number = null;
     H.setToken(SCOPE, null);
-    if (state.socket) { state.socket.disconnect(); state.socket = null; }
+    closeSocket();
     show("cc-signin");
     if (wasSignedIn) say("error", "session_expired");
   }
@@ -173,11 +184,12 @@
       if (state.screen === "cc-work" && state.counter && !state.lost) closing = post("close");
       return closing.then(function (r) {
         if (!r.ok && r.status !== 0) return sayRefusal(r);  // e.g. a ticket still open
+        // Hang up first: the server ends the connections of a token it signs out.
+        closeSocket();
         return H.api("POST", "/auth/logout", {}, SCOPE).then(function () {
           state.user = null;
           state.number = null;
           H.setToken(SCOPE, null);
-          if (state.socket) { state.socket.disconnect(); state.socket = null; }
           show("cc-signin");
           say("info", "signed_out");
         });
@@ -304,15 +316,31 @@
       if (state.screen === "cc-work") refresh();
       else if (state.screen === "cc-picker") showPicker();
     });
-    socket.on("disconnect", function () { $("cc-offline").classList.remove("hidden"); });
-    socket.on("connect_error", function (err) {
+    socket.on("disconnect", function (reason) {
+      if (socket !== state.socket) return;  // the page hung up: signed out or expired
+      // The server ends the connection of a token it no longer admits, and such a
+      // connection is not retried by itself: connecting again tells whether the session
+      // is over (refused, see below) or the link is back.
+      if (reason === "io server disconnect") return socket.connect();
       $("cc-offline").classList.remove("hidden");
+    });
+    socket.on("connect_error", function (err) {
+      if (socket !== state.socket) return;
       // The server refused the token (expired or revoked): it will not get better.
-      if (err && err.message === "unauthorized") expire();
+      if (err && err.message === "unauthorized") return expire();
+      $("cc-offline").classList.remove("hidden");
     });
     socket.on("counter", onCounter);
     socket.on("queue", onQueue);
     socket.on("called", onCalled);
+  }
+
+  /* Hang up on purpose (sign-out, session over): no reconnecting, no offline badge. */
+  function closeSocket() {
+    var socket = state.socket;
+    state.socket = null;
+    if (socket) socket.disconnect();
+    $("cc-offline").classList.add("hidden");
   }
 
   function onCounter(c) {
@@ -494,7 +522,8 @@
     locked("transfer", function () {
       return post("transfer", {area: areaId}).then(function (r) {
         if (!r.ok) return sayRefusal(r);
-        say("info", "transferred_msg", {number: r.data.ticket.number, area: areaName(areaId)});
+        say("info", "transferred_msg", {number: r.data.ticket.number,
+          area: {vi: areaName(areaId, "vi"), en: areaName(areaId, "en")}});
         refresh();
       });
     });
@@ -529,8 +558,11 @@
 
   // -- keyboard --------------------------------------------------------------------------
 
+  /* The digit a key stands for: a keypad digit by its position (with NumLock off its key
+     is an arrow or Home...), any other key only by the character it types, so that a
+     shifted digit key ("*", "!"...) is never taken for a digit. */
   function digitOf(event) {
-    var m = /^(?:Digit|Numpad)([1-9])$/.exec(event.code || "");
+    var m = /^Numpad([1-9])$/.exec(event.code || "");
     if (m) return +m[1];
     return /^[1-9]$/.test(event.key) ? +event.key : null;
   }

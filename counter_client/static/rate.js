@@ -57,7 +57,7 @@
 
   function signedOut(messageKey) {
     H.setToken(SCOPE, null);
-    if (state.socket) { state.socket.disconnect(); state.socket = null; }
+    closeSocket();
     state.request = null;
     show("pad-signin");
     if (messageKey) {
@@ -87,6 +87,7 @@
     event.preventDefault();
     clearTimeout(state.holdTimer);
     state.holdTimer = setTimeout(function () {
+      closeSocket();  // first: the server ends the connections of a token it signs out
       H.api("POST", "/auth/logout", {}, SCOPE).then(function () { signedOut(null); });
     }, HOLD_MS);
   }
@@ -103,12 +104,20 @@
       $("pad-offline").classList.add("hidden");
       refresh();
     });
-    socket.on("disconnect", function () { $("pad-offline").classList.remove("hidden"); });
-    socket.on("connect_error", function (err) {
+    socket.on("disconnect", function (reason) {
+      if (socket !== state.socket) return;  // the pad hung up: signed out
+      // The server ends the connection of a token it no longer admits, and such a
+      // connection is not retried by itself: connecting again tells whether the session
+      // is over (refused, see below) or the link is back.
+      if (reason === "io server disconnect") return socket.connect();
       $("pad-offline").classList.remove("hidden");
+    });
+    socket.on("connect_error", function (err) {
+      if (socket !== state.socket) return;
       var why = err && err.message;
-      if (why === "unauthorized") signedOut("session_expired");
-      else if (why === "forbidden") signedOut("not_pad_role");
+      if (why === "unauthorized") return signedOut("session_expired");
+      if (why === "forbidden") return signedOut("not_pad_role");
+      $("pad-offline").classList.remove("hidden");
     });
     socket.on("counter", function (c) {
       if (c.number !== NUMBER) return;
@@ -118,6 +127,14 @@
     socket.on("rate_request", function (request) {
       if (request.counter === NUMBER) unlock(request);
     });
+  }
+
+  /* Hang up on purpose (signed out): no reconnecting, no offline badge. */
+  function closeSocket() {
+    var socket = state.socket;
+    state.socket = null;
+    if (socket) socket.disconnect();
+    $("pad-offline").classList.add("hidden");
   }
 
   /* After each (re)connection: the center's scale (it may have been changed) and the counter. */
@@ -210,12 +227,19 @@
     });
   }
 
+  /* Like the faces: each reason in the chosen language, the other language below it. */
   function renderReasons() {
     var list = $("pad-reason-list");
     list.textContent = "";
     state.rating.low_reasons.forEach(function (reason) {
       var on = state.reasons.indexOf(reason.id) >= 0;
-      var button = H.el("button", "pad-reason" + (on ? " pad-reason-on" : ""), named(reason));
+      var button = H.el("button", "pad-reason" + (on ? " pad-reason-on" : ""));
+      var name = named(reason), other = named(reason, otherLang());
+      button.appendChild(H.el("span", "pad-reason-name", name));
+      if (other !== name) {
+        button.appendChild(document.createElement("br"));
+        button.appendChild(H.el("small", "pad-reason-other", other));
+      }
       button.type = "button";
       button.setAttribute("data-reason", reason.id);
       button.setAttribute("aria-pressed", on ? "true" : "false");
