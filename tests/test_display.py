@@ -115,3 +115,13 @@ def test_message_catalog_is_complete_in_both_languages():
     assert {"now_serving", "announce", "servant"} <= used
     common = json.loads((ROOT / "queue_server/messages/common.json").read_text(encoding="utf-8"))
     assert not used - set(catalog["vi"]) - set(common["vi"])
+
+
+def test_every_pause_reason_the_counter_page_offers_has_a_label_on_the_board():
+    page = (ROOT / "counter_client/templates/counter_client/counter.html").read_text(
+        encoding="utf-8")
+    reasons = re.findall(r'data-reason="(\w+)"', page)
+    assert reasons
+    catalog = json.loads((ROOT / "display/messages/display.json").read_text(encoding="utf-8"))
+    for lang in ("vi", "en"):
+        assert not [r for r in reasons if not catalog[lang].get(f"reason_{r}", "").strip()]

@@ -170,6 +170,51 @@ def test_the_counter_board_shows_paused_and_closed(server, desk, open_page):
     expect(board.locator("#board-status")).to_have_text("ĐóngClosed")
 
 
+def test_the_counter_board_shows_a_pause_reason_by_its_label(server, desk, open_page):
+    board = open_page(server.url + "/display/counter/14", 800, 480)
+    board_vi = open_page(server.url + "/display/counter/14?lang=vi", 800, 480)
+    desk.servant(14)
+    desk.act(14, "pause", reason="break")  # a reason the counter page offers: a code
+    expect(board.locator("#board-reason")).to_have_text("Nghỉ giải laoBreak", timeout=3 * SECOND)
+    expect(board.locator("#board-reason .lang-en")).to_have_text("Break")
+    expect(board_vi.locator("#board-reason")).to_have_text("Nghỉ giải lao", timeout=3 * SECOND)
+    desk.act(14, "resume")
+    desk.act(14, "pause", reason="Họp giao ban")  # typed by the servant: shown as typed
+    expect(board.locator("#board-reason")).to_have_text("Họp giao ban", timeout=3 * SECOND)
+    expect(board_vi.locator("#board-reason")).to_have_text("Họp giao ban", timeout=3 * SECOND)
+
+
+def test_the_counter_board_names_the_servant_in_the_screens_languages(server, desk, open_page):
+    board = open_page(server.url + "/display/counter/15", 800, 480)
+    board_vi = open_page(server.url + "/display/counter/15?lang=vi", 800, 480)
+    desk.servant(15)
+    servant = board.locator("#board-servant")
+    expect(servant).to_have_text(re.compile(r"^Cán bộOfficer: \w"), timeout=3 * SECOND)
+    expect(servant.locator(".lang-vi")).to_have_text("Cán bộ")
+    expect(servant.locator(".lang-en")).to_have_text("Officer")
+    expect(board_vi.locator("#board-servant")).to_have_text(re.compile(r"^Cán bộ: \w"),
+                                                            timeout=3 * SECOND)
+    expect(board_vi.locator("#board-servant .lang-en")).to_have_count(0)
+
+
+def test_sound_turns_on_with_any_key_and_stays_on_across_the_daily_reload(server, open_page):
+    lobby = open_page(server.url + "/display?lang=vi&areas=justice")
+    expect(lobby.locator("#sound-prompt")).to_be_visible()
+    lobby.keyboard.press("Enter")  # a key anywhere: the TV hides the mouse pointer
+    expect(lobby.locator("body")).to_have_attribute("data-sound", "on")
+    expect(lobby.locator("#sound-prompt")).to_be_hidden()
+    lobby.evaluate("location.reload()")  # as the page does once a day
+    expect(lobby.locator("body")).to_have_attribute("data-connection", "online",
+                                                    timeout=10 * SECOND)
+    expect(lobby.locator("body")).to_have_attribute("data-sound", "on")
+    expect(lobby.locator("#sound-prompt")).to_be_hidden()
+    # A browser started afresh (the PC restarted) asks again: browsers allow sound only
+    # after someone clicks or presses a key on the page.
+    fresh = open_page(server.url + "/display?lang=vi&areas=justice")
+    expect(fresh.locator("#sound-prompt")).to_be_visible()
+    expect(fresh.locator("body")).to_have_attribute("data-sound", "off")
+
+
 def test_lists_stay_bounded_however_many_calls(server, desk, open_page):
     lobby = open_page(server.url + "/display?recent=8&areas=labour")
     for _ in range(12):
@@ -251,17 +296,28 @@ FITS = """() => {
         el => el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1);
     const doc = document.documentElement;
     const number = document.querySelector("#current-number, #board-ticket");
+    // Area names whole, inside their tile; each tag on one line, inside the panel.
+    const cut = [...document.querySelectorAll(".area-name, .area-name-en")].filter(
+        el => el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1 ||
+            !inside(el, el.closest(".area")));
+    const wrapped = [...document.querySelectorAll(".tag")].filter(el => el.offsetParent && (
+        el.offsetHeight > 2.2 * parseFloat(getComputedStyle(el).fontSize) ||
+        !inside(el, el.closest(".current"))));
     return {
         scrolls: doc.scrollWidth > innerWidth || doc.scrollHeight > innerHeight,
         clipped: clipped.map(el => el.className),
         number_fits: inside(number, number.closest(".current, .board-main")),
+        names_cut: cut.map(el => el.textContent),
+        tags_wrapped: wrapped.map(el => el.textContent),
     };
 }"""
+LONG_NAME = "Ban Quản lý các Khu công nghiệp VSIP"
 
 
 def seed_a_busy_morning(desk):
     """Tickets in every area in the proportions of the center's working day, most counters
-    calling, one paused, one recall, and last a priority ticket called at counter 5."""
+    calling, one paused, one recall, and last a priority ticket called at counter 5 and
+    called again (both tags show)."""
     shares = {"transport": 40, "planning": 18, "justice": 12, "construction": 8,
               "environment": 8, "labour": 5, "vsip": 5, "agriculture": 4}
     for area, count in shares.items():
@@ -274,7 +330,17 @@ def seed_a_busy_morning(desk):
     desk.act(9, "pause", reason="Họp giao ban")
     desk.act(4, "recall")
     desk.issue("transport", priority=True, priority_group="disability")
-    return desk.call_next(5)
+    ticket = desk.call_next(5)
+    desk.act(5, "recall")
+    return ticket
+
+
+def rename_area(url, area_id, name, name_en):
+    admin = Api(url).login("admin")
+    area = next(a for a in admin.get("/api/v1/areas").json()["areas"] if a["id"] == area_id)
+    body = {key: area[key] for key in ("prefix", "target_wait_s", "daily_cap", "hours")}
+    admin.http.put(f"{url}/api/v1/admin/areas/{area_id}", timeout=10,
+                   json=dict(body, name=name, name_en=name_en)).raise_for_status()
 
 
 def test_screens_fit_their_sizes_with_a_busy_morning(server_factory, tmp_path, demo_db,
@@ -283,6 +349,7 @@ def test_screens_fit_their_sizes_with_a_busy_morning(server_factory, tmp_path, d
     HANGCHO_UPDATE_SCREENSHOTS=1 saves them as the screenshots in docs/."""
     shutil.copy(demo_db, tmp_path / "hangcho.db")
     server = server_factory()
+    rename_area(server.url, "vsip", LONG_NAME, "VSIP Industrial Zones Management Board")
     current = seed_a_busy_morning(Desk(server.url))
     out = ROOT / "docs" if os.environ.get("HANGCHO_UPDATE_SCREENSHOTS") else tmp_path
     screens = [("/display?layout=landscape", 1920, 1080, "screenshot-lobby-landscape.png"),
@@ -297,6 +364,10 @@ def test_screens_fit_their_sizes_with_a_busy_morning(server_factory, tmp_path, d
         number = page.locator("#current-number, #board-ticket")
         expect(number).to_contain_text(current["number"], timeout=SECOND)
         page.wait_for_timeout(300)  # opened after the calls: nothing is highlighted
-        assert page.evaluate(FITS) == {"scrolls": False, "clipped": [], "number_fits": True}
+        assert page.evaluate(FITS) == {"scrolls": False, "clipped": [], "number_fits": True,
+                                       "names_cut": [], "tags_wrapped": []}
+        if "counter" not in path:
+            expect(page.locator("[data-area=vsip] .area-name")).to_have_text(LONG_NAME)
+            expect(page.locator("#current-recall")).to_be_visible()
         page.screenshot(path=str(out / name))
         assert (out / name).stat().st_size > 20_000

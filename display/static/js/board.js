@@ -26,15 +26,26 @@
     }
     ticket.classList.toggle("hidden", status === "paused" || !current);
     if (current) D.fit(ticket, D.vmin() * 44, ticket.parentNode);
-    $("board-reason").textContent = status === "paused" && counter.pause_reason ?
-      counter.pause_reason : "";
+    showReason($("board-reason"), status === "paused" ? counter.pause_reason : null);
     var servant = $("board-servant");
     servant.textContent = "";
     if (counter && counter.servant_name && status !== "closed") {
-      servant.textContent = H.t("servant", null, "vi") + ": " + counter.servant_name;
+      var label = H.el("span", "servant-label");
+      servant.appendChild(D.label(label, "servant"));
+      servant.appendChild(document.createTextNode(": " + counter.servant_name));
     }
     if (flash && current && status === "open" && shownTicket !== current.id) D.flash(board, "flash");
     shownTicket = current ? current.id : null;
+  }
+
+  /* A reason the counter page offers ("break", "meeting", ...) is a code with a label in
+     each of the screen's languages; anything else was typed by a person: shown as typed. */
+  function showReason(el, reason) {
+    el.textContent = "";
+    if (!reason) return;
+    var key = "reason_" + reason;
+    if (H.t(key, null, "vi") === key) el.textContent = reason;
+    else D.label(el, key);
   }
 
   function find(counters) {

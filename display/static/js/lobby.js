@@ -30,7 +30,10 @@
       layout = global.innerHeight > global.innerWidth ? "portrait" : "landscape";
     }
     lobby.setAttribute("data-layout", layout);
-    if (state.snapshots) render(false);
+    if (state.snapshots) {
+      fitAreas();
+      render(false);
+    }
   }
 
   /* Newest first; one entry per ticket (a recall moves it to the top); today's only;
@@ -62,7 +65,23 @@
     current.setAttribute("data-ticket", call ? call.number : "");
     current.setAttribute("data-counter", call ? call.counter : "");
     if (flash && call) D.flash(current, call.recall ? "flash-recall" : "flash");
+    fitTags();
     D.fit($("current-number"), D.vmin() * 26, current);
+  }
+
+  /* "★ Ưu tiên / Priority" and "↻ Gọi lại / Called again" each keep to one line (two that
+     do not fit side by side go one above the other); one wider than the panel gets smaller. */
+  function fitTags() {
+    var box = lobby.querySelector(".current-tags");
+    box.style.fontSize = "";
+    var widest = 0;
+    box.querySelectorAll(".tag").forEach(function (tag) {
+      if (tag.offsetParent) widest = Math.max(widest, tag.offsetWidth);
+    });
+    if (widest > box.clientWidth) {
+      var size = parseFloat(getComputedStyle(box).fontSize);
+      box.style.fontSize = Math.floor(size * box.clientWidth / widest * 0.97) + "px";
+    }
   }
 
   function renderRecent(flash) {
@@ -116,7 +135,35 @@
       item.appendChild(count);
       list.appendChild(item);
     });
+    fitAreas();
     sizeRecent();
+  }
+
+  /* Area names are never cut: they wrap, and an area whose names do not fit its tile gets
+     smaller text (only that area; the others keep the full size). */
+  function fitAreas() {
+    var items = $("area-list").querySelectorAll(".area");
+    items.forEach(function (item) { item.querySelector(".area-names").style.fontSize = ""; });
+    items.forEach(function (item) {
+      var names = item.querySelector(".area-names");
+      if (namesFit(item, names)) return;
+      var high = parseFloat(getComputedStyle(names).fontSize), low = Math.max(8, high * 0.4);
+      for (var i = 0; i < 7; i++) {
+        var mid = (low + high) / 2;
+        names.style.fontSize = mid + "px";
+        if (namesFit(item, names)) low = mid; else high = mid;
+      }
+      names.style.fontSize = Math.floor(low * 10) / 10 + "px";
+    });
+  }
+
+  function namesFit(item, names) {
+    var style = getComputedStyle(item);
+    var room = item.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    if (names.offsetHeight > room + 0.5) return false;
+    return Array.prototype.every.call(names.children, function (name) {
+      return name.scrollWidth <= name.clientWidth + 0.5;
+    });
   }
 
   function render(flash) {
@@ -173,16 +220,23 @@
       prompt.classList.add("hidden");
       document.body.setAttribute("data-sound", "on");
     }
-    if (announcer.unlocked()) {
-      // The browser allows sound without a click (a kiosk set up for it): no prompt.
+    function enable() {
+      if (document.body.getAttribute("data-sound") === "on") return;
       announcer.enable().then(function (on) { if (on) ready(); });
+    }
+    if (announcer.unlocked()) {
+      // The browser allows sound without a click (a kiosk set up for it, or a page reloaded
+      // after the click, as the daily reload does): no prompt.
+      enable();
     } else {
       prompt.classList.remove("hidden");
       document.body.setAttribute("data-sound", "off");
     }
-    prompt.addEventListener("click", function () {
-      announcer.enable().then(function (on) { if (on) ready(); });
-    });
+    // Browsers allow sound only after someone clicks or presses a key on the page, on every
+    // start of the browser: the button, a click anywhere or any key (the TV hides the mouse
+    // pointer, so a key is often easier) turns it on.
+    document.addEventListener("click", enable);
+    document.addEventListener("keydown", enable);
   }
 
   function midnight(now) {
