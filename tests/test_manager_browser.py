@@ -45,6 +45,9 @@ def test_the_overview_follows_an_issue_and_a_call_within_a_second(page, server):
     assert cell(page, "labour", 1) == "0"
     servant.post("/api/v1/counters/17/pause", {"reason": "Họp giao ban"})
     card.locator(".ov-pause", has_text="Họp giao ban").wait_for(timeout=1000)
+    servant.post("/api/v1/counters/17/resume")
+    servant.post("/api/v1/counters/17/pause", {"reason": "break"})   # a code: in words
+    card.locator(".ov-pause", has_text=re.compile("^Nghỉ giải lao$")).wait_for(timeout=3000)
 
 
 def test_a_servant_cannot_open_the_manager_pages(page, server):

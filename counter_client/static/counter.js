@@ -623,8 +623,7 @@
     chip.className = "cc-chip cc-chip-" + c.status;
     var status = H.t("status_" + c.status);
     if (c.status === "paused" && c.pause_reason) {
-      var key = "reason_" + c.pause_reason;
-      status += ": " + (H.t(key) === key ? c.pause_reason : H.t(key));
+      status += ": " + H.pauseReason(c.pause_reason);
     }
     chip.textContent = status;
 

@@ -44,7 +44,7 @@
     el.textContent = "";
     if (!reason) return;
     var key = "reason_" + reason;
-    if (H.t(key, null, "vi") === key) el.textContent = reason;
+    if (H.pauseReason(reason, "vi") === reason) el.textContent = reason;
     else D.label(el, key);
   }
 

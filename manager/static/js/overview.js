@@ -72,7 +72,8 @@
     }
     if (counter.status === "paused") {
       current.append(Hangcho.el("span", "ov-pause",
-        counter.pause_reason || Hangcho.t("paused_no_reason")));
+        counter.pause_reason ? Hangcho.pauseReason(counter.pause_reason)
+          : Hangcho.t("paused_no_reason")));
     }
     card.appendChild(current);
     var prefixes = {};

@@ -70,6 +70,12 @@
       return Hangcho.api("POST", "/auth/login", {username: username, password: password})
         .then(function (r) { if (r.ok) Hangcho.setToken(scope, r.data.token); return r; });
     },
+    /* A counter's pause reason in words: a code the counter page offers ("break",
+       "meeting", "system_problem") as its label, anything else as a person typed it. */
+    pauseReason: function (reason, lang) {
+      var key = "reason_" + reason, text = Hangcho.t(key, null, lang);
+      return text === key ? reason : text;
+    },
     /* An error answer's message, in the current language when it is bilingual "vi / en". */
     errorText: function (r) {
       var msg = (r && r.data && r.data.message) || "";
