@@ -12,16 +12,40 @@ TEXT_COLUMNS = ("procedure", "dossier_id", "rating_comment", "servant", "rating_
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NOTES = [
     ("Thời gian chờ = lần gọi đầu − lúc lấy số", "wait = first call - issue"),
-    ("Thời gian phục vụ = lúc kết thúc − lần gọi cuối", "service = finish - last call"),
-    ("Trong mục tiêu = tỷ lệ số đã gọi có thời gian chờ không quá mục tiêu của lĩnh vực",
-     "within target = share of called tickets whose wait was at most the area's target"),
+    ("Thời gian phục vụ = lúc kết thúc − lần gọi cuối (gọi lại là một lần gọi)",
+     "service = finish - last call (a recall is a call)"),
+    ("Trong mục tiêu = tỷ lệ số đã được gọi ít nhất một lần có thời gian chờ không quá "
+     "mục tiêu của lĩnh vực cấp số", "within target = share of tickets called at least once "
+     "whose wait was at most the target of the area that issued them"),
+    ("Chờ P90 = thời gian chờ mà 90 % số đã gọi không vượt quá (hạng ⌈0,9 n⌉)",
+     "p90 wait = the wait 90% of called tickets did not exceed (rank ⌈0.9 n⌉)"),
     ("Tỷ lệ vắng mặt = số vắng mặt / số đã gọi", "no-show rate = no-shows / called"),
     ("Hài lòng = tỷ lệ đánh giá 4 hoặc 5", "satisfied = share of ratings of 4 or 5"),
-    ("Số chuyển lĩnh vực: lấy số và thời gian chờ tính ở lĩnh vực cấp số; phục vụ, vắng mặt, "
-     "đánh giá tính ở lĩnh vực kết thúc", "a transferred ticket counts as issued, with its "
-     "wait, in the area that issued it; as served, no-show and rating in the area it ended in"),
-    ("Giờ là giờ địa phương của trung tâm", "times are in the center's local time"),
+    ("Số chuyển lĩnh vực: lấy số và thời gian chờ tính ở lĩnh vực cấp số; chuyển đến, gọi, "
+     "phục vụ, vắng mặt, đánh giá tính ở lĩnh vực nhận", "a transferred ticket counts as "
+     "issued, with its wait, in the area that issued it; as transferred in, called, served, "
+     "no-show and rating in the area it was moved to"),
+    ("Số còn chờ khi hết ngày được đóng là đã hủy (cancelled), không tính là đã phục vụ",
+     "tickets still waiting when the day ends are closed as cancelled, not served"),
+    ("Khoảng thời gian là các ngày cấp số (giờ của trung tâm), tính cả hai đầu; đánh giá "
+     "muộn tính vào ngày cấp số", "a period is the service days (the center's local date "
+     "of issue), both ends included; a late rating counts in the day of issue"),
+    ("Giờ là giờ địa phương của trung tâm; ô trống = chưa có cơ sở để tính",
+     "times are in the center's local time; an empty cell = no basis yet"),
 ]
+# The Areas and Servants sheets' headings: Vietnamese, then the API's name of the figure.
+HEADINGS = {
+    "area": "Mã lĩnh vực", "username": "Tài khoản", "name": "Tên", "prefix": "Ký hiệu",
+    "name_en": "Tên tiếng Anh", "target_wait_s": "Chờ mục tiêu (giây)",
+    "issued": "Đã cấp", "priority": "Ưu tiên", "called": "Đã gọi", "served": "Đã phục vụ",
+    "no_show": "Vắng mặt", "cancelled": "Hủy cuối ngày", "transferred_in": "Chuyển đến",
+    "no_show_pct": "Tỷ lệ vắng mặt (%)", "avg_wait_s": "Chờ trung bình (giây)",
+    "p90_wait_s": "Chờ P90 (giây)", "max_wait_s": "Chờ lâu nhất (giây)",
+    "within_target_pct": "Trong mục tiêu (%)", "avg_service_s": "Phục vụ trung bình (giây)",
+    "total_service_s": "Tổng thời gian phục vụ (giây)", "ratings": "Số đánh giá",
+    "avg_rating": "Điểm trung bình", "satisfied_pct": "Hài lòng (%)",
+}
+WHOLE_CENTER = "Toàn trung tâm / Whole center"
 
 
 def _cells(center, row, text):
@@ -86,9 +110,14 @@ def tickets_xlsx(center, rows, summary):
     _sheet(book, "Tickets", EXPORT_COLUMNS,
            ([row[c] if c not in TIME_COLUMNS else _local(center, row[c])
              for c in EXPORT_COLUMNS] for row in rows))
-    for title, items in (("Areas", summary["areas"]), ("Servants", summary["servants"])):
-        header = list(items[0]) if items else ["-"]
-        _sheet(book, title, header, ([item[k] for k in header] for item in items))
+    for title, items, key in (("Areas", summary["areas"], "area"),
+                              ("Servants", summary["servants"], "username")):
+        keys = list(items[0]) if items else [key]
+        rows = [[item[k] for k in keys] for item in items]
+        if title == "Areas" and items:   # the totals, under the areas
+            rows.append([summary["totals"].get(k) if k in summary["totals"] else
+                         (WHOLE_CENTER if k == "area" else None) for k in keys])
+        _sheet(book, title, [f"{HEADINGS.get(k, k)} ({k})" for k in keys], rows)
     _sheet(book, "Notes", ["Tiếng Việt", "English"],
            NOTES + [(f"Từ {summary['from']} đến {summary['to']}",
                      f"From {summary['from']} to {summary['to']}")])

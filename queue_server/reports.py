@@ -23,6 +23,7 @@ from . import views
 from .queue import QueueError
 
 MAX_PERIOD_DAYS = 366
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")  # a date as the API takes it: 2025-03-31
 # Edges (seconds) of the service-time distribution; the last bin is open-ended.
 SERVICE_BINS_S = (0, 120, 240, 360, 480, 600, 720, 900, 1200, 1500, 1800, 2700, 3600)
 LOW_COMMENTS = 30
@@ -38,11 +39,18 @@ def pause(index):
 
 
 def parse_period(first, last, today):
-    """Validated (first, last) service days; missing dates mean today."""
+    """Validated (first, last) service days; missing dates mean today. Only YYYY-MM-DD is a
+    date here (Python also reads 20250331 and 2025-W14-1), and not the last day of the
+    calendar, whose day's end cannot be computed."""
     days = []
     for label, value in (("from", first), ("to", last)):
         try:
-            days.append(date.fromisoformat(value) if value else date.fromisoformat(today))
+            if value and not DAY.match(value):
+                raise ValueError(value)
+            day = date.fromisoformat(value) if value else date.fromisoformat(today)
+            if day >= date.max:
+                raise ValueError(value)
+            days.append(day)
         except ValueError:
             raise QueueError("invalid_request", f"Ngày '{value}' không hợp lệ, hãy dùng dạng "
                              f"YYYY-MM-DD / '{label}' must be a date like 2025-03-31",

@@ -41,6 +41,15 @@ def test_a_bad_date_gets_a_bilingual_message(manager):
     assert "YYYY-MM-DD" in answer.json["message"] and " / " in answer.json["message"]
     assert manager.get("/api/v1/reports/tickets.csv?from=2025-03-09&to=2025-03-01") \
         .status_code == 422
+    # Other ISO forms, and the calendar's last day (its end cannot be computed), are refused
+    # in the same words by every report; the day before it is an empty report.
+    for day in ("20250303", "2025-W10-1", "9999-12-31"):
+        for path in ("summary", "tickets.csv", "tickets.xlsx"):
+            answer = manager.get(f"/api/v1/reports/{path}?from={day}&to={day}")
+            assert answer.status_code == 422 and "YYYY-MM-DD" in answer.json["message"], \
+                (day, path)
+    far = manager.get("/api/v1/reports/summary?from=9999-12-30&to=9999-12-30")
+    assert (far.status_code, far.json["totals"]["issued"]) == (200, 0)
 
 
 def figures_from(rows):
@@ -92,15 +101,23 @@ def test_xlsx_reads_back_to_the_csv_and_the_summary(manager):
             assert sheet_row["issued_at"] == stamp
     summary = manager.get("/api/v1/reports/summary" + PERIOD).json
     assert figures_from(rows) == figures_from(csv_rows)
+    # Headings in Vietnamese with the API's name: "Đã phục vụ (served)".
     areas = list(book["Areas"].iter_rows(values_only=True))
-    by_area = {row[0]: dict(zip(areas[0], row)) for row in areas[1:]}
+    assert areas[0][:2] == ("Mã lĩnh vực (area)", "Tên (name)")
+    keys = [heading.rsplit("(", 1)[1].rstrip(")") for heading in areas[0]]
+    by_area = {row[0]: dict(zip(keys, row)) for row in areas[1:]}
+    figures = ("issued", "served", "p90_wait_s", "within_target_pct", "avg_wait_s")
     for expected in summary["areas"]:
         got = by_area[expected["area"]]
-        assert {k: got[k] for k in ("issued", "served", "p90_wait_s", "within_target_pct")} == \
-            {k: expected[k] for k in ("issued", "served", "p90_wait_s", "within_target_pct")}
+        assert {k: got[k] for k in figures} == {k: expected[k] for k in figures}
+    whole = by_area["Toàn trung tâm / Whole center"]   # the last row: the totals
+    assert areas[-1][0] == "Toàn trung tâm / Whole center"
+    assert {k: whole[k] for k in figures} == {k: summary["totals"][k] for k in figures}
     servants = list(book["Servants"].iter_rows(values_only=True))
-    assert {row[0]: row[servants[0].index("served")] for row in servants[1:]} == \
+    assert {row[0]: row[servants[0].index("Đã phục vụ (served)")] for row in servants[1:]} == \
         {s["username"]: s["served"] for s in summary["servants"]}
+    notes = [row[0] for row in book["Notes"].iter_rows(values_only=True)]
+    assert any(note.startswith("Chờ P90") for note in notes)
 
 
 def test_typed_text_never_becomes_a_formula(center, manager):
