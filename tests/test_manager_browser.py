@@ -75,6 +75,14 @@ def test_the_reports_page_shows_the_day_and_exports_it(page, server):
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
     assert [(r["area"], r["status"], r["dossier_id"]) for r in rows
             if r["area"] == "transport"] == [("transport", "done", "H01-0001")]
+    # A refused period leaves no figures that could be read as its own.
+    shown = page.url
+    page.fill("#rp-from", "2026-12-31")
+    page.fill("#rp-to", "2026-12-01")
+    page.click("#rp-form button[type=submit]")
+    page.locator("#rp-error", has_text="Ngày bắt đầu sau ngày kết thúc").wait_for()
+    assert page.locator("#rp-tiles").is_hidden() and page.locator("#rp-areas").is_hidden()
+    assert page.url == shown
 
 
 def test_the_admin_page_changes_an_area_and_logs_it(page, server):

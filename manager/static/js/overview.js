@@ -10,6 +10,11 @@
 
   function nowS() { return (Date.now() + skewMs) / 1000; }
   function since(iso) { return iso ? nowS() - Date.parse(iso) / 1000 : null; }
+  /* Whether a time falls on today in the center's time zone (else it is shown with its date). */
+  function sameDay(iso) {
+    var day = new Intl.DateTimeFormat("en-CA", {timeZone: Hangcho.center.timezone || undefined});
+    return !iso || day.format(new Date(iso)) === day.format(new Date(nowS() * 1000));
+  }
 
   function load() {
     pending = null;
@@ -91,7 +96,7 @@
     Staff.fill($("ov-printers").tBodies[0], data.printers.map(function (p) {
       return Staff.row([p.kiosk, {node: Hangcho.el("span", "mg-badge printer-" + p.state,
         Hangcho.t("printer_" + p.state))}, p.detail || "",
-        Staff.at(p.updated_at)]);
+        Staff.at(p.updated_at, !sameDay(p.updated_at))]);
     }));
     var waiting = 0, served = 0, open = 0, paused = 0;
     data.areas.forEach(function (a) { waiting += a.waiting; served += a.served || 0; });

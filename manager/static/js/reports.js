@@ -31,13 +31,30 @@
 
   function period() { return "?from=" + $("rp-from").value + "&to=" + $("rp-to").value; }
 
+  /* The period's report; a refused period leaves no figures on screen (they would be read as
+     the new period's), and the address keeps the last period shown. */
   function load() {
     $("rp-error").textContent = "";
-    history.replaceState(null, "", location.pathname + period());
-    Staff.api("GET", "/reports/summary" + period()).then(function (r) {
-      if (!r.ok) { $("rp-error").textContent = Hangcho.errorText(r); return; }
+    if (!$("rp-from").value || !$("rp-to").value) return refused(Hangcho.t("choose_dates"));
+    var asked = period();
+    Staff.api("GET", "/reports/summary" + asked).then(function (r) {
+      if (!r.ok) return refused(Hangcho.errorText(r));
+      history.replaceState(null, "", location.pathname + asked);
       report = r.data;
+      showResults(true);
       render();
+    });
+  }
+
+  function refused(text) {
+    $("rp-error").textContent = text;
+    report = null;
+    showResults(false);
+  }
+
+  function showResults(on) {
+    document.querySelectorAll(".rp-result").forEach(function (section) {
+      section.classList.toggle("hidden", !on);
     });
   }
 
@@ -116,7 +133,8 @@
       },
       options: {maintainAspectRatio: false, animation: false, interaction: {mode: "index"},
         scales: {
-          y: {beginAtZero: true, title: {display: true, text: Hangcho.t("axis_tickets")}},
+          y: {beginAtZero: true, ticks: {precision: 0},
+              title: {display: true, text: Hangcho.t("axis_tickets")}},
           y1: {beginAtZero: true, position: "right", grid: {drawOnChartArea: false},
                title: {display: true, text: Hangcho.t("axis_minutes")}}
         }}
@@ -133,7 +151,8 @@
       },
       options: {maintainAspectRatio: false, animation: false, plugins: {legend: {display: false}},
         scales: {x: {title: {display: true, text: Hangcho.t("axis_service_minutes")}},
-                 y: {beginAtZero: true, title: {display: true, text: Hangcho.t("axis_tickets")}}}}
+                 y: {beginAtZero: true, ticks: {precision: 0},
+                     title: {display: true, text: Hangcho.t("axis_tickets")}}}}
     });
   }
 
@@ -155,8 +174,11 @@
   Staff.start(function () {
     var params = new URLSearchParams(location.search);
     var today = isoDay(new Date());
+    // A bookmark's date that is not a date opens today (an input of type date refuses it).
     $("rp-from").value = params.get("from") || today;
+    if (!$("rp-from").value) $("rp-from").value = today;
     $("rp-to").value = params.get("to") || today;
+    if (!$("rp-to").value) $("rp-to").value = today;
     $("rp-form").addEventListener("submit", function (event) { event.preventDefault(); load(); });
     document.querySelectorAll("[data-range]").forEach(function (button) {
       button.addEventListener("click", function () { setRange(button.getAttribute("data-range")); });
