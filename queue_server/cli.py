@@ -4,6 +4,7 @@ import os
 import socket
 import sys
 
+from .config import ConfigError
 from .pages import PAGES
 
 
@@ -156,5 +157,8 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         return {"serve": serve, "add-user": add_user, "backup": backup}[args.command](args)
+    except ConfigError as error:  # a setting that cannot be used: one line naming it
+        print(f"hangcho: {error}", file=sys.stderr)
+        return 2
     except Exception as error:  # a database that cannot be opened or written: one clear line
         return _database_error(error)

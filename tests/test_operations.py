@@ -1,4 +1,5 @@
 """Operations and security: backups while serving, metrics, headers, throttling, add-user."""
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -325,3 +326,45 @@ def test_a_restarted_server_knows_no_print_agent_yet(demo_db, tmp_path):
                       "SOCKETIO_ASYNC_MODE": "threading"})
     [printer] = app.extensions["hangcho"].store.printers()
     assert (printer["state"], printer["detail"]) == ("offline", "server restarted")
+
+
+@pytest.mark.parametrize("text,names", [
+    ('remote_tickets = "false"', "remote_tickets"),     # a string, which would read as true
+    ("token_ttl_s = \"43200\"", "token_ttl_s"),
+    ('pubic_url = "http://10.0.0.5:5000"', "pubic_url"),  # a misspelt key is not ignored
+    ("day_check_interval_s = 0", "day_check_interval_s"),
+    ('timezone = "Asia/Hanoi"', "timezone"),
+    ('login_limit_per_address = "lots"', "login_limit_per_address"),
+    ("trusted_proxies = ", "not valid TOML"),
+])
+def test_a_config_file_value_that_cannot_be_used_is_refused(tmp_path, text, names):
+    from queue_server.config import ConfigError, load
+    path = tmp_path / "hangcho.toml"
+    path.write_text(text + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=names):
+        load(environ={"HANGCHO_CONFIG": str(path)})
+
+
+def test_the_example_config_file_is_accepted():
+    from queue_server.config import load
+    settings = load(environ={"HANGCHO_CONFIG": str(ROOT / "hangcho.example.toml")})
+    assert settings["REMOTE_TICKETS"] is False and settings["TOKEN_TTL_S"] == 43200
+
+
+@pytest.mark.parametrize("env", [
+    {"HANGCHO_TOKEN_TTL_S": "abc"}, {"HANGCHO_TOKEN_TTL_S": "-5"},
+    {"HANGCHO_REMOTE_TICKETS": "ture"}, {"HANGCHO_LOG_LEVEL": "LOUD"},
+    {"HANGCHO_SOCKETIO_MESSAGE_QUEUE": "amqp://127.0.0.1"},
+    {"HANGCHO_CONFIG": "/nonexistent/hangcho.toml"},
+])
+def test_serve_stops_with_one_line_on_a_setting_it_cannot_use(tmp_path, env):
+    done = subprocess.run([sys.executable, "-m", "queue_server", "serve", "--db",
+                           str(tmp_path / "h.db"), "--port", "9"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env})
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hangcho: "), done.stderr
+    key = next(iter(env)).removeprefix("HANGCHO_").lower()
+    assert key in lines[0].lower() or "config file" in lines[0]
+    assert not (tmp_path / "h.db").exists()   # nothing was started or created
