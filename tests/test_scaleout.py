@@ -108,3 +108,21 @@ def test_killing_one_process_loses_no_ticket_and_the_other_keeps_serving(pair):
         assert display.wait_for("called", lambda c: c["ticket_id"] == called["id"])
     finally:
         display.close()
+
+
+def test_behind_the_deploy_nginx_site_links_keep_the_port(pair, tmp_path):
+    """deploy/nginx-site.conf.in in front of both processes, on a port other than 80: the
+    pages answer through it, and a ticket's QR link carries the port the kiosk used."""
+    from bench.harness import Stack
+    stack = Stack(tmp_path)
+    try:
+        nginx = stack.nginx([int(p.url.rsplit(":", 1)[1]) for p in pair])
+        base = f"http://127.0.0.1:{nginx.port}"
+        assert requests.get(base + "/healthz", timeout=5).json() == {"ok": True}
+        token = requests.post(base + "/api/v1/auth/login", timeout=5, json={
+            "username": "kiosk1", "password": "demo-kiosk"}).json()["token"]
+        ticket = requests.post(base + "/api/v1/tickets", json={"area": "labour"}, timeout=5,
+                               headers={"Authorization": f"Bearer {token}"}).json()
+        assert ticket["track_url"].startswith(f"http://127.0.0.1:{nginx.port}/t/")
+    finally:
+        stack.close()
