@@ -63,11 +63,18 @@ def serve(args):
     from .demo import DEMO_PASSWORDS, load_demo
     app = _app(args.db)
     center = app.extensions["hangcho"]
+    try:
+        server = production_server(app, args.host, args.port)
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        print(f"hangcho: cannot listen on {args.host}:{args.port}: {error.strerror}",
+              file=sys.stderr)
+        return 2
+    loaded = args.demo and load_demo(center)
     if args.demo:
-        loaded = load_demo(center)
         print("Trung tâm mẫu đã được nạp / Demo center loaded" if loaded else
               "Cơ sở dữ liệu đã có lĩnh vực, không nạp dữ liệu mẫu / The database already has "
               "areas; demo not loaded", flush=True)
+    if loaded or (args.demo and _demo_admin_works(center, DEMO_PASSWORDS["admin"])):
         print("Tài khoản mẫu / Demo accounts: " + ", ".join(
             f"{user}/{pw}" for user, pw in [("admin", DEMO_PASSWORDS["admin"]),
                                             ("manager", DEMO_PASSWORDS["manager"]),
@@ -78,13 +85,29 @@ def serve(args):
     print(f"hangcho đang chạy / serving on {base} (database {center.store.path})", flush=True)
     for path, label in PAGES:
         print(f"  {base}{path:<22} {label}", flush=True)
+    if not any(u["role"] == "admin" for u in center.store.users()):
+        print("Chưa có tài khoản quản trị; tạo bằng / No administrator account yet; create one "
+              f"with: python -m queue_server add-user --db {center.store.path} --role admin "
+              "admin", flush=True)
     events.socketio.start_background_task(_watch_the_day, app)
-    server = production_server(app, args.host, args.port)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _demo_admin_works(center, password):
+    """Whether the database is still the demo's (loaded on an earlier start): its admin
+    account signs in with the demo password."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import Argon2Error
+
+    from .store import NotFound
+    try:
+        return PasswordHasher().verify(center.store.user("admin")["password_hash"], password)
+    except (NotFound, Argon2Error, TypeError):
+        return False
 
 
 def _watch_the_day(app):
@@ -108,14 +131,19 @@ def add_user(args):
     """Create an account; the password is the first line of standard input."""
     from . import auth
     from .queue import QueueError
+    from . import config
     password = sys.stdin.readline().rstrip("\r\n")
-    app = _app(args.db)
+    db = args.db or config.load()["DATABASE"]
+    new = not os.path.exists(db)
+    app = _app(db)
     try:
         auth.add_user(app.extensions["hangcho"], args.username, password, args.role, args.name)
     except QueueError as error:
         print(f"add-user: {error.message}", file=sys.stderr)
         return 2
-    print(f"Đã tạo tài khoản / Account created: {args.username} ({args.role})")
+    # Which database, so an account made in the wrong one (no --db) is seen at once.
+    print(f"Đã tạo tài khoản / Account created: {args.username} ({args.role}) in {db}" +
+          (" (cơ sở dữ liệu mới / a new database)" if new else ""))
     return 0
 
 
@@ -152,7 +180,7 @@ def _database_error(error):
 def main(argv=None):
     """Entry point: no sub-command means `serve` with its defaults."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("--"):
+    if not argv or (argv[0].startswith("--") and argv[0] != "--help"):
         argv = ["serve"] + argv
     args = _parser().parse_args(argv)
     try:

@@ -64,6 +64,33 @@ def test_add_user_reads_the_password_from_stdin(demo_db, tmp_path, client):
         "SELECT name, role, password_hash FROM users WHERE username = 'bao'").fetchone()
     assert row[:2] == ("Trần Văn Bảo", "manager") and row[2].startswith("$argon2id$")
     assert "s3cret" not in row[2]
+    # The answer names the database, so an account made in the wrong one is seen at once.
+    assert done.stdout.strip().endswith(f"bao (manager) in {db}")
+    elsewhere = tmp_path / "typo" / "users.db"
+    done = subprocess.run([sys.executable, "-m", "queue_server", "add-user", "--db",
+                           str(elsewhere), "--role", "servant", "an"], cwd=ROOT,
+                          input="pass word\n", capture_output=True, text=True, timeout=60,
+                          env={"HANGCHO_SECRET_KEY_FILE": str(tmp_path / "k"),
+                               "PATH": "/usr/bin:/bin"})
+    assert done.stdout.strip().endswith("(cơ sở dữ liệu mới / a new database)")
+
+
+def test_help_lists_every_command_and_a_taken_port_is_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "queue_server", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "add-user" in done.stdout and "backup" in done.stdout
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "queue_server", "serve", "--db",
+                               str(tmp_path / "h.db"), "--port", str(port)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "HANGCHO_SECRET_KEY_FILE": str(tmp_path / "k")})
+    assert done.returncode == 2 and "serving on" not in done.stdout
+    assert done.stderr.strip().startswith(f"hangcho: cannot listen on 127.0.0.1:{port}")
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_metrics_count_tickets_calls_and_waiting(live_server):
