@@ -32,6 +32,13 @@ def _device(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _server(text):
+    """The queue server's URL: http(s)://ADDRESS[:PORT], without a trailing slash."""
+    if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1]) == 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a URL such as http://10.0.0.2:5000")
+    return text.rstrip("/")
+
+
 def parser():
     """The command line of the print agent."""
     p = argparse.ArgumentParser(
@@ -39,7 +46,8 @@ def parser():
         description="Print a kiosk's queue tickets on an ESC/POS thermal printer. "
                     f"The password is read from ${PASSWORD_ENV} or the first line of "
                     "standard input.", epilog=USAGE)
-    p.add_argument("--server", help="the queue server's URL, e.g. http://10.0.0.2:5000")
+    p.add_argument("--server", type=_server,
+                   help="the queue server's URL, e.g. http://10.0.0.2:5000")
     p.add_argument("--user", help="the kiosk account whose tickets this printer prints")
     p.add_argument("--device", required=True, type=_device, help="the printer (see below)")
     p.add_argument("--width", type=int, choices=sorted(layout.DOTS), default=80,
@@ -59,7 +67,8 @@ def parser():
                    help="for printers that never answer status queries")
     p.add_argument("--test-print", action="store_true",
                    help="print a sample ticket, show the printer's state, and exit")
-    p.add_argument("--log-level", default="INFO")
+    p.add_argument("--log-level", default="INFO", type=str.upper,
+                   choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return p
 
 

@@ -181,3 +181,13 @@ def test_a_device_that_refuses_the_job_stays_offline_for_a_while():
     assert link.status()[0] == "offline"            # held 0.6 s this time
     time.sleep(0.3)
     assert link.status() == ("online", None)
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--server", "127.0.0.1:5800"], "is not a URL"),       # would retry for ever
+    (["--log-level", "LOUD"], "invalid choice"),
+])
+def test_a_wrong_command_line_exits_2_with_its_reason(tmp_path, capsys, args, words):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--device", f"file:{tmp_path / 'lp0'}", "--user", "kiosk1", *args])
+    assert done.value.code == 2 and words in capsys.readouterr().err
