@@ -179,7 +179,9 @@ class Store:
         # Rows written by transactions that only issued tickets (see `change_stamp`).
         self.issue_changes = 0
         self._checkpointer = None
-        with self.lock:
+        # Inside one write transaction (waited for as any other): two processes starting
+        # together on a new file neither collide nor both apply the same migration.
+        with self.transaction():
             MIGRATIONS.apply(self.db)
 
     # -- transactions ---------------------------------------------------------------

@@ -395,3 +395,16 @@ def test_serve_stops_with_one_line_on_a_setting_it_cannot_use(tmp_path, env):
     key = next(iter(env)).removeprefix("HANGCHO_").lower()
     assert key in lines[0].lower() or "config file" in lines[0]
     assert not (tmp_path / "h.db").exists()   # nothing was started or created
+
+
+def test_processes_starting_together_on_a_new_database_all_open_it(tmp_path):
+    """Several server processes first started at once on a new file (the scale-out recipe)
+    each open it: the migrations wait for one another's write instead of failing."""
+    opener = ("import sys; sys.path.insert(0, sys.argv[2]); "
+              "from queue_server.store import Store; Store(sys.argv[1])")
+    for trial in range(6):
+        db = tmp_path / f"new{trial}.db"
+        runs = [subprocess.Popen([sys.executable, "-c", opener, str(db), str(ROOT)],
+                                 stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        errors = [run.communicate(timeout=60)[1] for run in runs]
+        assert [run.returncode for run in runs] == [0, 0, 0], errors
