@@ -156,6 +156,10 @@ def backup(args):
     if not os.path.exists(db):
         print(f"backup: no database at {db}", file=sys.stderr)
         return 2
+    folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(folder):
+        print(f"backup: no folder {folder} for the copy", file=sys.stderr)
+        return 2
     source = sqlite3.connect(db, timeout=30)
     target = sqlite3.connect(args.out)
     with target:

@@ -16,6 +16,7 @@ PAGES = [("/display", "Màn hình sảnh / Lobby display"),
          ("/rate/1", "Đánh giá tại quầy / Satisfaction pad"),
          ("/kiosk", "Máy cấp số / Kiosk"),
          ("/manager", "Lãnh đạo / Manager"),
+         ("/manager/reports", "Báo cáo / Reports"),
          ("/admin", "Quản trị / Administration")]
 
 

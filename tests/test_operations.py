@@ -35,6 +35,15 @@ def test_backup_of_a_missing_database_says_so(tmp_path):
     assert done.returncode != 0 and "no database" in done.stderr
 
 
+
+def test_backup_into_a_missing_folder_names_the_folder(demo_db, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "queue_server", "backup", "--db",
+                           str(demo_db), str(tmp_path / "nowhere" / "out.db")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"backup: no folder {tmp_path / 'nowhere'} for the copy"
+
+
 @pytest.mark.parametrize("args,stdin,message", [
     (["--role", "wizard", "ann"], "pw\n", "role"),
     (["--role", "servant", "servant1"], "pw\n", "exists"),
