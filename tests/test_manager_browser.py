@@ -6,8 +6,6 @@ import io
 import re
 import time
 
-import pytest
-
 from support import Api
 
 
