@@ -63,6 +63,10 @@ def serve(args):
     from .demo import DEMO_PASSWORDS, load_demo
     app = _app(args.db)
     center = app.extensions["hangcho"]
+    unreachable = _unreachable_redis(app.config)
+    if unreachable:
+        print(f"hangcho: Redis does not answer at {unreachable}", file=sys.stderr)
+        return 2
     try:
         server = production_server(app, args.host, args.port)
     except OSError as error:  # the port is taken, or the address is not this machine's
@@ -95,6 +99,21 @@ def serve(args):
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _unreachable_redis(settings):
+    """The first Redis the settings name (message queue, rate-limit store) that does not
+    answer a ping within 3 s, or None: without it every call would stay on this process and
+    every login would fail."""
+    for key in ("SOCKETIO_MESSAGE_QUEUE", "RATE_LIMIT_STORAGE"):
+        url = settings.get(key) or ""
+        if url.startswith(("redis://", "rediss://")):
+            import redis
+            try:
+                redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+            except redis.RedisError:
+                return url
+    return None
 
 
 def _demo_admin_works(center, password):

@@ -392,6 +392,7 @@ def test_the_example_config_file_is_accepted():
     {"HANGCHO_REMOTE_TICKETS": "ture"}, {"HANGCHO_LOG_LEVEL": "LOUD"},
     {"HANGCHO_SOCKETIO_MESSAGE_QUEUE": "amqp://127.0.0.1"},
     {"HANGCHO_CONFIG": "/nonexistent/hangcho.toml"},
+    {"HANGCHO_RATE_LIMIT_STORAGE": "redis://127.0.0.1:9/1"},   # nothing answers there
 ])
 def test_serve_stops_with_one_line_on_a_setting_it_cannot_use(tmp_path, env):
     done = subprocess.run([sys.executable, "-m", "queue_server", "serve", "--db",
@@ -402,6 +403,9 @@ def test_serve_stops_with_one_line_on_a_setting_it_cannot_use(tmp_path, env):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hangcho: "), done.stderr
     key = next(iter(env)).removeprefix("HANGCHO_").lower()
+    if "RATE_LIMIT_STORAGE" in str(env):
+        assert lines[0] == "hangcho: Redis does not answer at redis://127.0.0.1:9/1"
+        return
     assert key in lines[0].lower() or "config file" in lines[0]
     assert not (tmp_path / "h.db").exists()   # nothing was started or created
 
