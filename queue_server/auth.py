@@ -53,18 +53,24 @@ def add_user(center, username, password, role, name=None, actor="cli"):
                          f"'{username}' already exists") from None
 
 
-def login(center, username, password):
-    """Check a password and open a session; returns (token, user) or raises 401."""
+def account_for(center, username, password):
+    """The account if the password is its own and it is not disabled, else None (an unknown
+    username takes as long as a wrong password)."""
     try:
         user = center.store.user(username)
     except NotFound:
         user = None
     try:
         _hasher.verify(user["password_hash"] if user else _dummy_hash(), password)
-        ok = user is not None and not user["disabled"]
     except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
+        return None
+    return user if user is not None and not user["disabled"] else None
+
+
+def login(center, username, password):
+    """Check a password and open a session; returns (token, user) or raises 401."""
+    user = account_for(center, username, password)
+    if user is None:
         raise QueueError("unauthorized", "Sai tên đăng nhập hoặc mật khẩu / Wrong username or "
                          "password", 401)
     now = center.clock.now()

@@ -4,7 +4,7 @@ import os
 import socket
 import sys
 
-from .config import ConfigError
+from . import config
 from .pages import PAGES
 
 
@@ -27,6 +27,11 @@ def _parser():
     backup.add_argument("--db", default=None)
     backup.add_argument("out")
     return parser
+
+
+def _database(args):
+    """The database a command works on: --db, else the configured one."""
+    return args.db or config.load()["DATABASE"]
 
 
 def _app(db):
@@ -59,7 +64,7 @@ def production_server(app, host, port):
 
 def serve(args):
     """Run the production server: gevent's WSGI server with websockets."""
-    from . import events
+    from . import auth, events
     from .demo import DEMO_PASSWORDS, load_demo
     app = _app(args.db)
     center = app.extensions["hangcho"]
@@ -78,7 +83,8 @@ def serve(args):
         print("Trung tâm mẫu đã được nạp / Demo center loaded" if loaded else
               "Cơ sở dữ liệu đã có lĩnh vực, không nạp dữ liệu mẫu / The database already has "
               "areas; demo not loaded", flush=True)
-    if loaded or (args.demo and _demo_admin_works(center, DEMO_PASSWORDS["admin"])):
+    # Also on a later start of the demo's database (its admin still has the demo password).
+    if loaded or (args.demo and auth.account_for(center, "admin", DEMO_PASSWORDS["admin"])):
         print("Tài khoản mẫu / Demo accounts: " + ", ".join(
             f"{user}/{pw}" for user, pw in [("admin", DEMO_PASSWORDS["admin"]),
                                             ("manager", DEMO_PASSWORDS["manager"]),
@@ -116,19 +122,6 @@ def _unreachable_redis(settings):
     return None
 
 
-def _demo_admin_works(center, password):
-    """Whether the database is still the demo's (loaded on an earlier start): its admin
-    account signs in with the demo password."""
-    from argon2 import PasswordHasher
-    from argon2.exceptions import Argon2Error
-
-    from .store import NotFound
-    try:
-        return PasswordHasher().verify(center.store.user("admin")["password_hash"], password)
-    except (NotFound, Argon2Error, TypeError):
-        return False
-
-
 def _watch_the_day(app):
     """At local midnight, close the tickets still waiting from the day that ended."""
     from . import events
@@ -150,9 +143,8 @@ def add_user(args):
     """Create an account; the password is the first line of standard input."""
     from . import auth
     from .queue import QueueError
-    from . import config
     password = sys.stdin.readline().rstrip("\r\n")
-    db = args.db or config.load()["DATABASE"]
+    db = _database(args)
     new = not os.path.exists(db)
     app = _app(db)
     try:
@@ -169,9 +161,7 @@ def add_user(args):
 def backup(args):
     """A consistent online copy of the database (SQLite's backup API)."""
     import sqlite3
-
-    from . import config
-    db = args.db or config.load()["DATABASE"]
+    db = _database(args)
     if not os.path.exists(db):
         print(f"backup: no database at {db}", file=sys.stderr)
         return 2
@@ -208,7 +198,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         return {"serve": serve, "add-user": add_user, "backup": backup}[args.command](args)
-    except ConfigError as error:  # a setting that cannot be used: one line naming it
+    except config.ConfigError as error:  # a setting that cannot be used: one line naming it
         print(f"hangcho: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # a database that cannot be opened or written: one clear line
