@@ -190,13 +190,7 @@
     });
   }
 
-  /* Seconds as minutes for the page: whole minutes, or up to two decimals (90 s: 1,5). */
-  function minutesText(seconds) {
-    return (seconds / 60).toLocaleString(Hangcho.lang() === "en" ? "en-GB" : "vi-VN",
-                                         {maximumFractionDigits: 2});
-  }
-
-  /* The same in the form's number input (a "." decimal point). */
+  /* Seconds as minutes in the form's number input: up to two decimals, a "." point (90 s: 1.5). */
   function minutesValue(seconds) {
     return String(Math.round(seconds / 60 * 100) / 100);
   }
@@ -206,7 +200,8 @@
       return Staff.row([{node: Hangcho.el("span", "mg-prefix", a.prefix)}, Staff.name(a),
         {node: Hangcho.el("span", "mg-badge " + (a.open ? "ok" : "off"),
                           Hangcho.t(a.open ? "open_yes" : "open_no"))},
-        {text: minutesText(a.target_wait_s) + " " + Hangcho.t("minutes"), cls: "num"},
+        // Whole minutes, or up to two decimals (90 s: 1,5).
+        {text: Staff.num(a.target_wait_s / 60, 0, 2) + " " + Hangcho.t("minutes"), cls: "num"},
         {text: a.daily_cap === null ? "—" : a.daily_cap, cls: "num"},
         hoursText(a.hours) || Hangcho.t("any_time"), {node: editButton(function () { editArea(a); })}]);
     }));

@@ -159,11 +159,13 @@
     pct: function (value) {
       return value === null || value === undefined ? "—" : Staff.num(value, 1) + " %";
     },
-    /* A number in the page's language (1.234,5 in Vietnamese), with `digits` decimals. */
-    num: function (value, digits) {
+    /* A number in the page's language (1.234,5 in Vietnamese), with `digits` decimals (or,
+       given `upTo`, as many as needed up to that). */
+    num: function (value, digits, upTo) {
       if (value === null || value === undefined) return "—";
       return value.toLocaleString(Hangcho.lang() === "en" ? "en-GB" : "vi-VN",
-        {minimumFractionDigits: digits || 0, maximumFractionDigits: digits || 0});
+        {minimumFractionDigits: digits || 0,
+         maximumFractionDigits: upTo === undefined ? digits || 0 : upTo});
     },
     /* A table row of cells (text, or {text, cls}). */
     row: function (cells) {
