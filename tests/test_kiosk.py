@@ -378,16 +378,23 @@ def test_locked_down_no_links_no_selection_no_context_menu(kiosk):
 def test_every_area_and_the_ticket_fit_the_screen(kiosk, size):
     width, height = size
     kiosk.set_viewport_size({"width": width, "height": height})
+    # The page lays itself out for the new size once the browser has told it the size.
+    kiosk.wait_for_function("([w, h]) => innerWidth === w && innerHeight === h",
+                            arg=[width, height])
     # Measured in one turn of the page: a `queue` event redraws the area buttons, and a
     # button measured one at a time may be gone by the time it is asked.
     boxes = kiosk.eval_on_selector_all("button[data-area], #priority-entry", """els =>
         els.map(e => { const r = e.getBoundingClientRect();
-                       return {x: r.x, y: r.y, width: r.width, height: r.height}; })""")
+                       return {x: r.x, y: r.y, width: r.width, height: r.height,
+                               id: e.dataset.area || e.id, visible: e.checkVisibility(),
+                               screen: document.getElementById('kiosk').dataset.screen,
+                               viewport: [innerWidth, innerHeight]}; })""")
     assert len(boxes) == 9  # the demo's eight areas and the priority entry
     for box in boxes:
-        assert box["x"] >= 0 and box["x"] + box["width"] <= width
-        assert box["y"] >= 0 and box["y"] + box["height"] <= height
-        assert box["height"] >= 0.07 * min(size)  # a large target for a finger
+        assert box["visible"] and box["screen"] == "start", box
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, box
+        assert box["height"] >= 0.07 * min(size), box  # a large target for a finger
     # Every word inside its button, in both languages, with no scrolling of the list.
     for lang in ("vi", "en"):
         spills = kiosk.evaluate("""() => {
