@@ -9,7 +9,7 @@ import time
 
 import pytest
 import socketio
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
 from support import Api, ServerProcess
 
@@ -378,9 +378,15 @@ def test_locked_down_no_links_no_selection_no_context_menu(kiosk):
 def test_every_area_and_the_ticket_fit_the_screen(kiosk, size):
     width, height = size
     kiosk.set_viewport_size({"width": width, "height": height})
-    # The page lays itself out for the new size once the browser has told it the size.
-    kiosk.wait_for_function("([w, h]) => innerWidth === w && innerHeight === h",
-                            arg=[width, height])
+    # The page lays itself out for the new size once the browser has told it the size; CI
+    # once measured a button 0 px high here, so measure once every button is on screen.
+    try:
+        kiosk.wait_for_function("""([w, h]) => innerWidth === w && innerHeight === h &&
+            document.getElementById('kiosk').dataset.screen === 'start' &&
+            [...document.querySelectorAll('button[data-area], #priority-entry')]
+                .every(e => e.checkVisibility())""", arg=[width, height], timeout=5000)
+    except PlaywrightTimeout:
+        pass  # the assertions below say which button, on which screen
     # Measured in one turn of the page: a `queue` event redraws the area buttons, and a
     # button measured one at a time may be gone by the time it is asked.
     boxes = kiosk.eval_on_selector_all("button[data-area], #priority-entry", """els =>
