@@ -4,7 +4,7 @@ Inputs declare types only: the ranges and the rules between fields are checked b
 queue_server.admin, which answers each mistake with a bilingual message."""
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, Raw, String
-from apiflask.validators import Length, Range
+from apiflask.validators import Range
 
 from queue_server.schemas import AreaOut, CounterOut, Flag, NamedItem, PrinterOut
 
@@ -13,10 +13,14 @@ Pct = Float(allow_none=True, metadata={"description": "0..100, null when there i
 
 
 class PeriodQuery(Schema):
-    from_ = String(data_key="from", load_default=None, validate=Length(0, 10),
-                   metadata={"description": "First service day, YYYY-MM-DD (default today)"})
-    to = String(load_default=None, validate=Length(0, 10),
-                metadata={"description": "Last service day, included (default today)"})
+    # The form is checked by reports.parse_period, which names the field and the form in
+    # both languages; the schema only documents it.
+    from_ = String(data_key="from", load_default=None,
+                   metadata={"description": "First service day, YYYY-MM-DD (default today)",
+                             "maxLength": 10})
+    to = String(load_default=None,
+                metadata={"description": "Last service day, included (default today)",
+                          "maxLength": 10})
 
 
 class Figures(Schema):

@@ -52,6 +52,7 @@ def parse_period(first, last, today):
                 raise ValueError(value)
             days.append(day)
         except ValueError:
+            value = value if len(value) <= 20 else value[:20] + "…"
             raise QueueError("invalid_request", f"Ngày '{value}' không hợp lệ, hãy dùng dạng "
                              f"YYYY-MM-DD / '{label}' must be a date like 2025-03-31",
                              422) from None

@@ -43,7 +43,7 @@ def test_a_bad_date_gets_a_bilingual_message(manager):
         .status_code == 422
     # Other ISO forms, and the calendar's last day (its end cannot be computed), are refused
     # in the same words by every report; the day before it is an empty report.
-    for day in ("20250303", "2025-W10-1", "9999-12-31"):
+    for day in ("20250303", "2025-W10-1", "9999-12-31", "2025-03-031", "31/03/2025 08:00"):
         for path in ("summary", "tickets.csv", "tickets.xlsx"):
             answer = manager.get(f"/api/v1/reports/{path}?from={day}&to={day}")
             assert answer.status_code == 422 and "YYYY-MM-DD" in answer.json["message"], \
