@@ -1,41 +1,20 @@
 """Two server processes on one SQLite file, sharing events through a real Redis
 (HANGCHO_SOCKETIO_MESSAGE_QUEUE): what one process does reaches the clients of the other,
 and killing one loses no ticket while the other keeps serving."""
-import shutil
-import subprocess
-
 import pytest
 import requests
 
-from support import Listener, ServerProcess, free_port
-
-
-def _redis_ready(port):
-    try:
-        out = subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True,
-                             text=True, timeout=2)
-        return out.stdout.strip() == "PONG"
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+from support import Listener, RedisProcess, ServerProcess
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     """Redis on a free loopback port and processes A and B serving the same database."""
-    redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
-    assert shutil.which("redis-cli"), "Redis is needed: bash scripts/install-test-tools.sh"
     workdir = tmp_path_factory.mktemp("scaleout")
-    port = free_port()
-    redis = subprocess.Popen([redis_server, "--port", str(port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = RedisProcess(workdir).start()
     processes = []
     try:
-        for _ in range(50):
-            if _redis_ready(port):
-                break
-            subprocess.run(["sleep", "0.1"])
-        env = {"HANGCHO_SOCKETIO_MESSAGE_QUEUE": f"redis://127.0.0.1:{port}/0"}
+        env = {"HANGCHO_SOCKETIO_MESSAGE_QUEUE": f"{redis.url}/0"}
         # A loads the demo center; B then finds it there and serves the same file.
         for name in ("a", "b"):
             (workdir / name).mkdir()
@@ -45,8 +24,7 @@ def pair(tmp_path_factory):
     finally:
         for process in processes:
             process.stop()
-        redis.terminate()
-        redis.wait(5)
+        redis.stop()
 
 
 def test_a_display_on_b_hears_a_call_made_through_a(pair):
