@@ -104,6 +104,9 @@ anonymous_tickets = limiter.limit(_setting("REMOTE_TICKET_LIMIT"), exempt_when=h
 def init_app(app):
     """Rate-limit storage (memory, or Redis when several processes serve), and headers."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("RATE_LIMIT_STORAGE"))
+    # A Redis store that stops answering after the start: count in this process meanwhile
+    # (Flask-Limiter goes back to Redis once it answers) rather than refuse every login.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
 
     @app.before_request
     def _readable_body():

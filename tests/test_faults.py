@@ -11,7 +11,7 @@ import pytest
 import requests
 import websocket
 
-from support import Api
+from support import Api, RedisProcess
 
 
 def _mount_tmpfs(path, size):
@@ -205,3 +205,25 @@ def test_failed_connections_give_their_places_back(server_factory):
     finally:
         for ws, _ in held:
             ws.close()
+
+
+def test_a_rate_limit_store_that_goes_away_keeps_logins_working_and_limited(
+        server_factory, tmp_path):
+    """Redis as the rate-limit store stops after the start: logins go on, still limited,
+    with the limits kept in the process until Redis answers again."""
+    redis = RedisProcess(tmp_path).start()
+    try:
+        server = server_factory(env={"HANGCHO_RATE_LIMIT_STORAGE": f"{redis.url}/1",
+                                     "HANGCHO_LOGIN_LIMIT_PER_USER": "3 per minute"})
+        assert Api(server.url).login("servant1").token
+        redis.stop()
+        login = {"username": "servant2", "password": "demo-servant"}
+        assert requests.post(server.url + "/api/v1/auth/login", json=login,
+                             timeout=10).status_code == 200
+        wrong = {"username": "servant2", "password": "not it"}
+        codes = [requests.post(server.url + "/api/v1/auth/login", json=wrong,
+                               timeout=10).status_code for _ in range(4)]
+        assert codes == [401, 401, 401, 429]
+        assert "falling back to in-memory storage" in server.proc.log_path.read_text()
+    finally:
+        redis.stop()
