@@ -1,6 +1,8 @@
 """Two server processes on one SQLite file, sharing events through a real Redis
 (HANGCHO_SOCKETIO_MESSAGE_QUEUE): what one process does reaches the clients of the other,
 and killing one loses no ticket while the other keeps serving."""
+import time
+
 import pytest
 import requests
 
@@ -104,3 +106,49 @@ def test_behind_the_deploy_nginx_site_links_keep_the_port(pair, tmp_path):
         assert ticket["track_url"].startswith(f"http://127.0.0.1:{nginx.port}/t/")
     finally:
         stack.close()
+
+
+def test_while_the_message_queue_is_down_each_process_still_serves_its_own_screens(
+        tmp_path):
+    """Redis stops: calls still reach the screens of the process that made them, tickets
+    are still issued everywhere; once Redis is back, calls cross processes again."""
+    redis = RedisProcess(tmp_path).start()
+    a = b = None
+    screens = []
+    try:
+        env = {"HANGCHO_SOCKETIO_MESSAGE_QUEUE": f"{redis.url}/0"}
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        a = ServerProcess(tmp_path / "a", env=env, db=tmp_path / "hangcho.db").start()
+        b = ServerProcess(tmp_path / "b", env=env, db=tmp_path / "hangcho.db").start()
+        on_a, on_b = Listener(a.url, {"role": "display"}), Listener(b.url, {"role": "display"})
+        screens += [on_a, on_b]
+        on_a.wait_for("snapshot")
+        on_b.wait_for("snapshot")
+        kiosk_a, kiosk_b = a.login("kiosk1"), b.login("kiosk1")
+        servant = a.login("servant18")
+        assert servant.post("/api/v1/counters/18/open").status_code == 200
+        redis.stop()
+        down = [kiosk.post("/api/v1/tickets", {"area": "vsip"}) for kiosk in (kiosk_a, kiosk_b)]
+        assert [r.status_code for r in down] == [201, 201]
+        called = servant.post("/api/v1/counters/18/call-next").json()["ticket"]
+        assert on_a.wait_for("called", lambda c: c["ticket_id"] == called["id"])
+        redis.start()
+        # The processes reconnect on their own (python-socketio retries after 1, 2, 4 s).
+        deadline = time.monotonic() + 20
+        while True:
+            called = servant.post("/api/v1/counters/18/call-next").json()["ticket"]
+            assert called is not None
+            try:
+                on_b.wait_for("called", lambda c: c["ticket_id"] == called["id"], timeout=2)
+                break
+            except AssertionError:
+                assert time.monotonic() < deadline, "calls never crossed again"
+                kiosk_a.post("/api/v1/tickets", {"area": "vsip"})
+    finally:
+        for screen in screens:
+            screen.close()
+        for process in (a, b):
+            if process:
+                process.stop()
+        redis.stop()
