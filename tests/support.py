@@ -3,7 +3,6 @@ Socket.IO client that records what it receives."""
 import shutil
 import tempfile
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -47,43 +46,6 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-class RedisProcess:
-    """Debian's redis-server on a free loopback port, keeping nothing on disk."""
-
-    def __init__(self, workdir):
-        self.workdir = Path(workdir)
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}"
-        self.proc = None
-
-    def start(self):
-        server = shutil.which("redis-server") or "/usr/bin/redis-server"
-        assert shutil.which("redis-cli"), "Redis is needed: bash scripts/install-test-tools.sh"
-        self.proc = subprocess.Popen(
-            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not self.ready():
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.1)
-        return self
-
-    def ready(self):
-        """Whether it answers PING."""
-        try:
-            out = subprocess.run(["redis-cli", "-p", str(self.port), "ping"],
-                                 capture_output=True, text=True, timeout=2)
-        except (OSError, subprocess.TimeoutExpired):
-            return False
-        return out.stdout.strip() == "PONG"
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(5)
 
 
 class ServerProcess:

@@ -11,7 +11,8 @@ import pytest
 import requests
 import websocket
 
-from support import Api, RedisProcess
+from bench.harness import Stack
+from support import Api
 
 
 def _mount_tmpfs(path, size):
@@ -211,9 +212,10 @@ def test_a_rate_limit_store_that_goes_away_keeps_logins_working_and_limited(
         server_factory, tmp_path):
     """Redis as the rate-limit store stops after the start: logins go on, still limited,
     with the limits kept in the process until Redis answers again."""
-    redis = RedisProcess(tmp_path).start()
+    stack = Stack(tmp_path / "redis")
     try:
-        server = server_factory(env={"HANGCHO_RATE_LIMIT_STORAGE": f"{redis.url}/1",
+        redis, url = stack.redis()
+        server = server_factory(env={"HANGCHO_RATE_LIMIT_STORAGE": url,
                                      "HANGCHO_LOGIN_LIMIT_PER_USER": "3 per minute"})
         assert Api(server.url).login("servant1").token
         redis.stop()
@@ -226,4 +228,4 @@ def test_a_rate_limit_store_that_goes_away_keeps_logins_working_and_limited(
         assert codes == [401, 401, 401, 429]
         assert "falling back to in-memory storage" in server.proc.log_path.read_text()
     finally:
-        redis.stop()
+        stack.close()

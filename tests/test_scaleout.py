@@ -1,22 +1,25 @@
 """Two server processes on one SQLite file, sharing events through a real Redis
 (HANGCHO_SOCKETIO_MESSAGE_QUEUE): what one process does reaches the clients of the other,
-and killing one loses no ticket while the other keeps serving."""
+killing one loses no ticket while the other keeps serving, and a stopped Redis leaves each
+process serving its own clients."""
 import time
 
 import pytest
 import requests
 
-from support import Listener, RedisProcess, ServerProcess
+from bench.harness import Stack, port_open
+from support import Listener, ServerProcess
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     """Redis on a free loopback port and processes A and B serving the same database."""
     workdir = tmp_path_factory.mktemp("scaleout")
-    redis = RedisProcess(workdir).start()
+    stack = Stack(workdir)
     processes = []
     try:
-        env = {"HANGCHO_SOCKETIO_MESSAGE_QUEUE": f"{redis.url}/0"}
+        _, url = stack.redis()
+        env = {"HANGCHO_SOCKETIO_MESSAGE_QUEUE": url}
         # A loads the demo center; B then finds it there and serves the same file.
         for name in ("a", "b"):
             (workdir / name).mkdir()
@@ -26,7 +29,7 @@ def pair(tmp_path_factory):
     finally:
         for process in processes:
             process.stop()
-        redis.stop()
+        stack.close()
 
 
 def test_a_display_on_b_hears_a_call_made_through_a(pair):
@@ -93,7 +96,6 @@ def test_killing_one_process_loses_no_ticket_and_the_other_keeps_serving(pair):
 def test_behind_the_deploy_nginx_site_links_keep_the_port(pair, tmp_path):
     """deploy/nginx-site.conf.in in front of both processes, on a port other than 80: the
     pages answer through it, and a ticket's QR link carries the port the kiosk used."""
-    from bench.harness import Stack
     stack = Stack(tmp_path)
     try:
         nginx = stack.nginx([int(p.url.rsplit(":", 1)[1]) for p in pair])
@@ -112,11 +114,12 @@ def test_while_the_message_queue_is_down_each_process_still_serves_its_own_scree
         tmp_path):
     """Redis stops: calls still reach the screens of the process that made them, tickets
     are still issued everywhere; once Redis is back, calls cross processes again."""
-    redis = RedisProcess(tmp_path).start()
+    stack = Stack(tmp_path)
     a = b = None
     screens = []
     try:
-        env = {"HANGCHO_SOCKETIO_MESSAGE_QUEUE": f"{redis.url}/0"}
+        redis, url = stack.redis()
+        env = {"HANGCHO_SOCKETIO_MESSAGE_QUEUE": url}
         (tmp_path / "a").mkdir()
         (tmp_path / "b").mkdir()
         a = ServerProcess(tmp_path / "a", env=env, db=tmp_path / "hangcho.db").start()
@@ -133,7 +136,7 @@ def test_while_the_message_queue_is_down_each_process_still_serves_its_own_scree
         assert [r.status_code for r in down] == [201, 201]
         called = servant.post("/api/v1/counters/18/call-next").json()["ticket"]
         assert on_a.wait_for("called", lambda c: c["ticket_id"] == called["id"])
-        redis.start()
+        redis.start(lambda: port_open(redis.port))
         # The processes reconnect on their own (python-socketio retries after 1, 2, 4 s).
         deadline = time.monotonic() + 20
         while True:
@@ -151,4 +154,4 @@ def test_while_the_message_queue_is_down_each_process_still_serves_its_own_scree
         for process in (a, b):
             if process:
                 process.stop()
-        redis.stop()
+        stack.close()
