@@ -58,8 +58,9 @@ def _apply(change, status=200, key="ticket"):
     The answer is built by `views` in the documented shape and sent as it is: these are
     the routes a busy center calls most, and the output schemas only document them (the
     API tests check every answer against the OpenAPI document)."""
-    events.push(center(), change)
-    count_change(change)
+    if not change.replayed:
+        events.push(center(), change)
+        count_change(change)
     if key == "counter":
         number = next(iter(change.counters))
         body = {"counter": views.counter(center(), center().store.counter(number))}
@@ -68,6 +69,10 @@ def _apply(change, status=200, key="ticket"):
         body = views.ticket(center(), ticket, staff=True) if ticket else None
         if body is not None and change.print_job:
             body["print_job"] = {"id": change.print_job, "status": "pending"}
+        elif body is not None and change.replayed:
+            job = center().store.print_job_of(ticket["id"])
+            if job is not None:
+                body["print_job"] = {"id": job["id"], "status": job["status"]}
         if key == "ticket":
             body = {"ticket": body}
     response = current_app.json.response(body)
@@ -177,12 +182,18 @@ def _kiosk_unless_remote(view):
 @_kiosk_unless_remote
 @bp.input(s.TicketIn, arg_name="body")
 @bp.output(s.TicketOut, status_code=201)
-@bp.doc(responses={404: "Unknown area", 409: "Area closed or past its cap"})
+@bp.doc(responses={200: "The ticket this request_id already issued (the same answer again)",
+                   404: "Unknown area", 409: "Area closed or past its cap"})
 def issue_ticket(body):
-    """Issue a ticket in an area (a kiosk token, unless remote tickets are switched on)."""
+    """Issue a ticket in an area (a kiosk token, unless remote tickets are switched on).
+
+    A `request_id` sent again (the first answer was lost) gets the ticket it issued,
+    with 200, instead of a second ticket."""
     _remember_url(actor())
     change = queue.issue(center(), body["area"], actor(), body["priority"],
-                         body["priority_group"])
+                         body["priority_group"], body["request_id"])
+    if change.replayed:
+        return _apply(change, 200, key=None)
     count_issue(change.ticket)
     return _apply(change, 201, key=None)
 

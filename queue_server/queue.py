@@ -55,6 +55,7 @@ class Change:
     print_job: int | None = None
     rate_request: dict | None = None
     cancelled: list = field(default_factory=list)
+    replayed: bool = False              # an earlier answer again: nothing changed
 
 
 @dataclass
@@ -116,8 +117,11 @@ def roll_day(center):
                   counters={row["counter"] for row in rows if row["counter"] is not None})
 
 
-def issue(center, area_id, actor=None, priority=False, priority_group=None):
-    """Issue a ticket in an area: the next number of the day, waiting, with a track code."""
+def issue(center, area_id, actor=None, priority=False, priority_group=None, request_id=None):
+    """Issue a ticket in an area: the next number of the day, waiting, with a track code.
+
+    `request_id`, chosen by the client for one touch: the same id again (the answer was
+    lost on the way) gets the ticket it already issued, with `replayed` set."""
     now = center.clock.now()
     if priority_group is not None:
         if priority_group not in {g["id"] for g in center.priority_groups()}:
@@ -125,7 +129,16 @@ def issue(center, area_id, actor=None, priority=False, priority_group=None):
                              f"group '{priority_group}'", 422)
         priority = True
     day = center.clock.day(now)
+    issuer = actor["username"] if actor else None
     with center.store.transaction(only_adds_tickets=True) as store:
+        earlier = store.ticket_by_request(request_id) if request_id is not None else None
+        if earlier is not None:
+            asked = (issuer, area_id, bool(priority), priority_group, day)
+            if (earlier["issued_by"], earlier["origin_area"], bool(earlier["priority"]),
+                    earlier["priority_group"], earlier["service_day"]) != asked:
+                raise QueueError("invalid_request", "Mã yêu cầu này đã dùng cho một số khác / "
+                                 "This request_id was used for another ticket", 422)
+            return Change(ticket=earlier, replayed=True)
         area = _area_or_error(center, area_id)
         if not ticketing_open(area, center.clock.hhmm(now)):
             raise QueueError("area_closed", "Lĩnh vực này hiện không cấp số / This area is not "
@@ -139,7 +152,7 @@ def issue(center, area_id, actor=None, priority=False, priority_group=None):
             "origin_area": area_id, "area": area_id, "service_day": day,
             "priority": 1 if priority else 0, "priority_group": priority_group,
             "issued_at": now, "track_code": new_track_code(),
-            "issued_by": actor["username"] if actor else None})
+            "issued_by": issuer, "request_id": request_id})
         store.log(now, "issue", actor and actor["username"], ticket_id=ticket["id"],
                   area=area_id, data={"priority": bool(priority), "priority_group": priority_group})
         job = None

@@ -2,7 +2,7 @@
 OpenAPI document from them, so the document and the checks never disagree."""
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
-from apiflask.validators import Length, OneOf, Range
+from apiflask.validators import Length, OneOf, Range, Regexp
 
 # Schemas ignore fields they do not know rather than refusing a newer client.
 Schema.Meta.unknown = "exclude"
@@ -47,6 +47,9 @@ class TicketIn(Schema):
     area = Id
     priority = Flag(load_default=False)
     priority_group = String(validate=Length(1, 32), allow_none=True, load_default=None)
+    request_id = String(validate=Regexp(r"^[A-Za-z0-9_-]{8,64}\Z"), load_default=None,
+                        metadata={"description": "Chosen by the client for one touch: sent "
+                                  "again, it gets the ticket it issued (200), not a new one"})
 
 
 class PrintJobOut(Schema):

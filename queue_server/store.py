@@ -143,6 +143,16 @@ def m003_finished_by_area(db):
     db["tickets"].create_index(["area", "finished_at"])
 
 
+@MIGRATIONS()
+def m004_ticket_requests(db):
+    """A kiosk that lost the answer to its ticket request asks again with the same request
+    id and gets the ticket it was issued, not a second one."""
+    db["tickets"].add_column("request_id", str)
+    db.execute("CREATE UNIQUE INDEX idx_tickets_request_id ON tickets (request_id) "
+               "WHERE request_id IS NOT NULL")
+    db["print_jobs"].create_index(["ticket_id"])
+
+
 def _connect(path):
     """One connection per process: WAL, a busy timeout, and manual transactions."""
     if path == ":memory:":
@@ -411,9 +421,10 @@ class Store:
         """Insert a new ticket row; returns the row as `ticket()` reads it."""
         return self._one(
             "INSERT INTO tickets (number, seq, origin_area, area, service_day, priority, "
-            "priority_group, status, issued_at, track_code, issued_by) VALUES (:number, "
-            ":seq, :origin_area, :area, :service_day, :priority, :priority_group, 'waiting', "
-            f":issued_at, :track_code, :issued_by) RETURNING {TICKET_COLUMNS}", ticket)
+            "priority_group, status, issued_at, track_code, issued_by, request_id) VALUES "
+            "(:number, :seq, :origin_area, :area, :service_day, :priority, :priority_group, "
+            f"'waiting', :issued_at, :track_code, :issued_by, :request_id) "
+            f"RETURNING {TICKET_COLUMNS}", {"request_id": None, **ticket})
 
     def ticket(self, ticket_id):
         """One ticket row by id; NotFound when there is none."""
@@ -421,6 +432,11 @@ class Store:
         if row is None:
             raise NotFound(ticket_id)
         return row
+
+    def ticket_by_request(self, request_id):
+        """The ticket a request id issued, with who issued it, or None."""
+        return self._one(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE request_id = ?",
+                         (request_id,))
 
     def ticket_by_track_code(self, code):
         """One ticket row by its track code; NotFound when there is none."""
@@ -597,6 +613,11 @@ class Store:
         if row is None:
             raise NotFound(job_id)
         return row
+
+    def print_job_of(self, ticket_id):
+        """The latest print job of a ticket, or None."""
+        return self._one("SELECT * FROM print_jobs WHERE ticket_id = ? ORDER BY id DESC "
+                         "LIMIT 1", (ticket_id,))
 
     def pending_print_jobs(self, kiosk):
         """A kiosk's jobs not yet printed, oldest first."""

@@ -63,6 +63,18 @@ def test_issue_answers_201_with_track_code(client, kiosk):
     assert public["servant"] is None
 
 
+def test_a_request_id_sent_again_answers_200_with_the_same_ticket(client, center, kiosk):
+    body = {"area": "planning", "request_id": "0f3a9c1e5b7d2a4c"}
+    first = client.post("/api/v1/tickets", json=body, headers=kiosk)
+    before = snapshot(center)
+    again = client.post("/api/v1/tickets", json=body, headers=kiosk)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json == first.json and again.json["print_job"]["status"] == "pending"
+    assert snapshot(center) == before
+    other = client.post("/api/v1/tickets", json={**body, "area": "justice"}, headers=kiosk)
+    assert other.status_code == 422 and "request_id" in other.json["message"]
+
+
 def test_priority_group_makes_priority(client, kiosk):
     body = client.post("/api/v1/tickets", json={"area": "justice", "priority_group": "pregnant"},
                        headers=kiosk).json
@@ -159,6 +171,9 @@ BAD_TICKETS = [
     ({"area": "transport", "priority_group": "vip"}, 422, "invalid_request"),
     ({"area": "x" * 10000}, 422, "invalid_request"),
     ([1, 2], 422, "invalid_request"),
+    ({"area": "transport", "request_id": "short"}, 422, "invalid_request"),
+    ({"area": "transport", "request_id": "spaces are not ids"}, 422, "invalid_request"),
+    ({"area": "transport", "request_id": 12345678}, 422, "invalid_request"),
 ]
 
 

@@ -322,6 +322,30 @@ def test_a_stalled_link_frees_the_kiosk_for_the_next_touch(browser, server, kios
         page.context.close()
 
 
+def test_a_lost_answer_is_asked_again_and_gives_the_same_ticket(browser, server, kiosk_token,
+                                                                manager):
+    """The server issues the ticket but its answer never reaches the kiosk: the kiosk asks
+    again with the touch's request id and shows the ticket it was issued, not a second."""
+    page = open_kiosk(browser, server, kiosk_token)
+    issued = []
+
+    def lose_the_first_answer(route):
+        if issued:
+            return route.continue_()
+        issued.append(route.fetch().json())   # the server did issue it...
+        route.abort("connectionreset")        # ...and the kiosk never hears so
+
+    try:
+        before = len(waiting(manager, "labour"))
+        page.route("**/api/v1/tickets", lose_the_first_answer)
+        page.click("button[data-area=labour]")
+        page.wait_for_selector("#ticket:not(.hidden)")
+        assert page.inner_text("#t-number") == issued[0]["number"]
+        assert len(waiting(manager, "labour")) == before + 1
+    finally:
+        page.context.close()
+
+
 def test_waiting_counts_follow_the_queue_live(kiosk, server, kiosk_token):
     shown = int(kiosk.inner_text("button[data-area=environment] .area-waiting b"))
     Api(server.url).login("kiosk1").post("/api/v1/tickets", {"area": "environment"})

@@ -49,6 +49,27 @@ def test_numbers_follow_the_area_prefix_and_count_up(c):
     assert issue(c, "justice")["number"] == "C001"
 
 
+def test_a_request_id_sent_again_gets_the_ticket_it_issued(c):
+    first = queue.issue(c, "transport", KIOSK, request_id="touch-0001")
+    tick(c, 15)
+    again = queue.issue(c, "transport", KIOSK, request_id="touch-0001")
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.ticket == first.ticket and again.print_job is None
+    assert c.store.print_job_of(first.ticket["id"])["id"] == first.print_job
+    assert issue(c)["number"] == "A002"    # nothing was issued for the second request
+    issues = [e for e in c.store.events() if e["kind"] == "issue"]
+    assert len(issues) == 2
+    # The same id for another area, another kiosk or another day is a mistake, refused.
+    refused("invalid_request", queue.issue, c, "justice", KIOSK, request_id="touch-0001")
+    refused("invalid_request", queue.issue, c, "transport", {"username": "kiosk2",
+                                                             "role": "kiosk"},
+            request_id="touch-0001")
+    refused("invalid_request", queue.issue, c, "transport", KIOSK, priority=True,
+            request_id="touch-0001")
+    at(c, "08:00", day="2026-11-28")
+    refused("invalid_request", queue.issue, c, "transport", KIOSK, request_id="touch-0001")
+
+
 def test_numbering_restarts_at_local_midnight(c):
     at(c, "23:59:30")
     assert issue(c)["number"] == "A001"

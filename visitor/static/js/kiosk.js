@@ -11,6 +11,8 @@
   // A screen other than the start goes back to it after this long without a touch.
   var IDLE_MS = 60000;
   var LONG_PRESS_MS = 3000;
+  // A ticket request whose answer did not come is sent again once, this long after.
+  var RETRY_MS = 500;
 
   var root = document.getElementById("kiosk");
   var returnS = parseInt(root.getAttribute("data-return-s"), 10) || 10;
@@ -267,13 +269,32 @@
 
   /* -- issuing ---------------------------------------------------------------------------- */
 
+  /* One id per touch, sent with the request: when the answer is lost on the way (a stalled
+     link, a server restarting), the request is sent again with the same id and the server
+     answers with the ticket it already issued, never a second one. */
+  function requestId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);  // (randomUUID needs https; a center's LAN may not)
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function post(body, retries) {
+    return H.api("POST", "/tickets", body, SCOPE).then(function (r) {
+      if (r.status !== 0 || !retries) return r;
+      return new Promise(function (resolve) { setTimeout(resolve, RETRY_MS); })
+        .then(function () { return post(body, retries - 1); });
+    });
+  }
+
   function issue(areaId) {
     if (state.busy || Date.now() < state.lockedUntil) return;
     state.busy = true;
     root.classList.add("busy");
-    var body = {area: areaId};
+    var body = {area: areaId, request_id: requestId()};
     if (state.group) { body.priority = true; body.priority_group = state.group.id; }
-    H.api("POST", "/tickets", body, SCOPE).then(function (r) {
+    post(body, 1).then(function (r) {
       state.busy = false;
       state.lockedUntil = Date.now() + COOLDOWN_MS;
       root.classList.remove("busy");
