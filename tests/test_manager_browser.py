@@ -6,6 +6,8 @@ import io
 import re
 import time
 
+from playwright.sync_api import expect
+
 from support import Api
 
 
@@ -81,6 +83,12 @@ def test_the_reports_page_shows_the_day_and_exports_it(page, server):
     page.locator("#rp-error", has_text="Ngày bắt đầu sau ngày kết thúc").wait_for()
     assert page.locator("#rp-tiles").is_hidden() and page.locator("#rp-areas").is_hidden()
     assert page.url == shown
+    # A bookmark's date that is not a date opens today; a good one is kept.
+    page.goto(server.url + "/manager/reports?from=31/03/2026&to=2026-03-03")
+    expect(page.locator("#rp-to")).to_have_value("2026-03-03")
+    today = page.evaluate("new Intl.DateTimeFormat('en-CA', "
+                          "{timeZone: Hangcho.center.timezone}).format(new Date())")
+    expect(page.locator("#rp-from")).to_have_value(today)
 
 
 def test_the_admin_page_changes_an_area_and_logs_it(page, server):

@@ -127,8 +127,8 @@ def test_security_headers_on_pages_and_api(client):
 
 def test_pages_have_no_inline_script_or_handlers(client):
     import re
-    for path in ("/", "/display", "/display/counter/1", "/counter", "/rate/1", "/kiosk",
-                 "/manager", "/manager/reports", "/admin"):
+    from queue_server.pages import PAGES
+    for path in ["/"] + [page for page, _ in PAGES]:
         html = client.get(path).get_data(as_text=True)
         scripts = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", html)
         assert scripts == [], path

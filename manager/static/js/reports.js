@@ -174,11 +174,13 @@
   Staff.start(function () {
     var params = new URLSearchParams(location.search);
     var today = isoDay(new Date());
-    // A bookmark's date that is not a date opens today (an input of type date refuses it).
-    $("rp-from").value = params.get("from") || today;
-    if (!$("rp-from").value) $("rp-from").value = today;
-    $("rp-to").value = params.get("to") || today;
-    if (!$("rp-to").value) $("rp-to").value = today;
+    // A missing date, or a bookmark's date that is not one (an input of type date refuses
+    // it and stays empty), opens today.
+    [["rp-from", "from"], ["rp-to", "to"]].forEach(function (pair) {
+      var input = $(pair[0]);
+      input.value = params.get(pair[1]) || "";
+      if (!input.value) input.value = today;
+    });
     $("rp-form").addEventListener("submit", function (event) { event.preventDefault(); load(); });
     document.querySelectorAll("[data-range]").forEach(function (button) {
       button.addEventListener("click", function () { setRange(button.getAttribute("data-range")); });
