@@ -205,14 +205,14 @@ def _ticket_by_code(code):
         raise QueueError("not_found", "Không tìm thấy số này / No such ticket", 404) from None
 
 
-@bp.get("/tickets/<string(maxlength=64):track_code>")
+@bp.get(f"/tickets/<string(maxlength={queue.TRACK_CODE_MAX}):track_code>")
 @bp.output(s.TicketOut)
 def track_ticket(track_code):
     """A visitor's ticket by its track code: status, place in line, estimated wait."""
     return views.ticket(center(), _ticket_by_code(track_code))
 
 
-@bp.get("/tickets/<string(maxlength=64):track_code>/qr.svg")
+@bp.get(f"/tickets/<string(maxlength={queue.TRACK_CODE_MAX}):track_code>/qr.svg")
 @bp.output({}, content_type="image/svg+xml")
 def ticket_qr(track_code):
     """The QR code of a ticket's tracking page, as SVG (shown on the kiosk screen)."""
@@ -224,7 +224,7 @@ def ticket_qr(track_code):
     return Response(out.getvalue(), mimetype="image/svg+xml")
 
 
-@bp.post("/tickets/<string(maxlength=64):track_code>/rating")
+@bp.post(f"/tickets/<string(maxlength={queue.TRACK_CODE_MAX}):track_code>/rating")
 @bp.input(s.RatingIn, arg_name="body")
 @bp.output(s.RatingOut, status_code=201)
 @bp.doc(responses={404: "No such ticket", 409: "Not served yet, or already rated"})

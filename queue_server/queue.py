@@ -71,6 +71,11 @@ class Center:
         return self.store.get_setting("priority_groups", DEFAULT_PRIORITY_GROUPS)
 
 
+# The longest track code an address may carry: a longer one is refused before any lookup
+# (the API's routes and the tracking page; codes made here are 22 characters).
+TRACK_CODE_MAX = 64
+
+
 def new_track_code():
     """An unguessable code for the visitor's tracking link (128 random bits)."""
     return secrets.token_urlsafe(16)

@@ -3,6 +3,7 @@ page a ticket's QR code leads to (/t/<track_code>)."""
 from flask import Blueprint, current_app, request
 
 from queue_server import views
+from queue_server.queue import TRACK_CODE_MAX
 from queue_server.pages import render_page
 from queue_server.store import NotFound
 
@@ -13,7 +14,6 @@ bp = Blueprint("visitor", __name__, template_folder="templates", static_folder="
 # URL says otherwise (?return_s=N, within the bounds below).
 KIOSK_RETURN_S = 10
 KIOSK_RETURN_BOUNDS = (3, 120)
-TRACK_CODE_MAX = 64
 
 
 def kiosk_return_s(raw):
