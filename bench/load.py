@@ -53,10 +53,12 @@ BEHIND_PROXY_ENV = {"HANGCHO_MAX_SOCKET_CLIENTS_PER_ADDRESS": "100000"}
 
 def fixed_clients(day, tokens):
     """Lobby displays, a board per counter and a servant page per counter (a board
-    connects as a display naming its counter, as display/static/js/board.js does)."""
+    connects as a display naming its counter, as display/static/js/board.js does; a
+    servant's page at work follows its own counter, as counter_client/static/counter.js
+    does)."""
     specs = [{"id": f"d{i}", "auth": {"role": "display"}} for i in range(LOBBY_DISPLAYS)]
     for plan in day.counters:
-        page = {"token": tokens.get(plan.servant, "page")}
+        page = {"token": tokens.get(plan.servant, "page"), "counters": [plan.number]}
         specs.append({"id": f"b{plan.number}", "board": plan.number,
                       "auth": {"role": "display", "counter": plan.number}})
         specs.append({"id": f"s{plan.number}", "auth": page})

@@ -2,6 +2,8 @@
 
 Rooms:
 - `staff`: every token connection (servants, managers, admins, kiosks' pages);
+- `counters`: the token connections that hear every counter's `counter` events;
+  `counter:<n>`: those that follow counter n only (a servant's page at its counter);
 - `display:all`: displays showing every area; `display:<area>`: filtered displays;
 - `board:<n>`: the board above counter n (a display that names its counter) and its
   rating pad: `called` at that counter and its `counter` events;
@@ -44,7 +46,8 @@ TRACKER_CHANNEL = "hangcho-trackers"
 YIELD_EVERY = 16
 
 
-def _rooms_for_area(area_id):
+def rooms_for_area(area_id):
+    """The rooms that hear an area's calls and queue."""
     return ["staff", "display:all", f"display:{area_id}"]
 
 
@@ -82,7 +85,7 @@ def push(center, change):
     """Push everything a rule's Change affects: calls, queues, counters, trackers, jobs."""
     if change.call:
         emit("called", views.call(center, change.call),
-             _rooms_for_area(change.call["area"]) + [f"board:{change.call['counter']}"])
+             rooms_for_area(change.call["area"]) + [f"board:{change.call['counter']}"])
         # Let the websocket writers send the call now, before the rest is computed.
         socketio.sleep(0)
     if change.rate_request:
@@ -104,11 +107,13 @@ def push(center, change):
 
 
 def push_counter(center, number):
-    """The `counter` event for one counter, to staff and its board (a lobby display shows
-    calls and queues, not counters: sending it every counter's changes would triple what
-    each screen receives at a busy hour)."""
+    """The `counter` event for one counter, to the staff pages that hear every counter or
+    follow this one, and to its board (a lobby display shows calls and queues, not
+    counters: sending it every counter's changes would triple what each screen receives
+    at a busy hour)."""
     row = center.store.counter(number)
-    emit("counter", views.counter(center, row), ["staff", f"board:{number}"])
+    emit("counter", views.counter(center, row),
+         ["counters", f"counter:{number}", f"board:{number}"])
 
 
 def push_rate_request(center, ticket_row):
@@ -158,7 +163,7 @@ def push_printer(center, kiosk):
 def push_queues(center, area_ids):
     """The `queue` event of each area, to staff and the displays of that area."""
     for area_id in sorted(area_ids):
-        emit("queue", views.queue_event(center, area_id), _rooms_for_area(area_id))
+        emit("queue", views.queue_event(center, area_id), rooms_for_area(area_id))
         # Each emit wakes a writer per screen and page; let them (and a call that came in
         # meanwhile) go before the next area's.
         _yield()

@@ -13,6 +13,8 @@ from .store import NotFound
 # sid -> who is connected (role, username), for the handlers of client events.
 _clients = {}
 _per_address = Counter()
+# The most counters one connection may name in `counters` (a center has about a hundred).
+FOLLOWS_MAX = 200
 PRINTER_STATES = ("online", "paper_low", "paper_out", "offline", "error")
 
 
@@ -62,7 +64,7 @@ def _connect(auth):
     if auth.get("role") == "display" and "token" not in auth and "counter" in auth:
         # The board above one counter: its own counter's changes and calls, nothing else.
         number = auth.get("counter")
-        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**9:
+        if not _is_counter_number(number):
             raise ConnectionRefusedError("counter must be a counter number")
         join_room(f"board:{number}")
         _register({"role": "display"})
@@ -83,6 +85,17 @@ def _connect(auth):
     if user is None:
         raise ConnectionRefusedError("unauthorized")
     join_room("staff")
+    follows = auth.get("counters")
+    if follows is None:
+        join_room("counters")  # every counter's `counter` events
+    elif not isinstance(follows, list) or len(follows) > FOLLOWS_MAX or \
+            not all(_is_counter_number(n) for n in follows):
+        raise ConnectionRefusedError("counters must be a list of counter numbers")
+    else:
+        # A servant's page at its counter: that counter's changes only, not those of every
+        # counter in the center (a hundred counters' changes to a hundred counter PCs).
+        for number in follows:
+            join_room(f"counter:{number}")
     pad = auth.get("counter")
     if pad is not None:
         if not isinstance(pad, int) or not accounts.has_role(user, "display"):
@@ -100,6 +113,10 @@ def _connect(auth):
     if auth.get("agent") == "printer":
         _send_pending_jobs(c, user["username"])
     return True
+
+
+def _is_counter_number(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**9
 
 
 def _send_pending_jobs(c, kiosk):

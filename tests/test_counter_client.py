@@ -370,6 +370,41 @@ def test_page_is_whole_again_after_a_reconnect(server, page):
     expect(page.locator(f"#cc-waiting [data-ticket='{called['id']}']")).to_have_count(0)
 
 
+def test_the_list_hears_every_counter_and_the_work_screen_only_its_own(server, page):
+    frames = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(f)))
+
+    def counters_heard(since):
+        return {json.loads(f[2:])[1]["number"] for f in frames[since:]
+                if isinstance(f, str) and f.startswith('42["counter"')}
+
+    sign_in(page, server, "servant5")
+    expect(page.locator("#cc-picker")).to_be_visible(timeout=SLOW_MS)
+    for _ in range(100):  # Playwright hands over frames while the page is waited on
+        if any('"snapshot"' in f for f in frames if isinstance(f, str)):
+            break
+        page.wait_for_timeout(50)
+    six = page.locator("#cc-counters [data-number='6']")
+    expect(six).to_contain_text("Đang trống")
+    other = server.login("servant6")
+    assert other.post("/api/v1/counters/6/open").status_code == 200
+    expect(six).to_contain_text("Đang do")  # live on the list, without a reload
+
+    page.click("#cc-counters [data-number='5']")
+    expect(page.locator("#cc-work")).to_be_visible(timeout=SLOW_MS)
+    settled(page)
+    at_work = len(frames)
+    assert other.post("/api/v1/counters/6/pause", {"reason": "họp"}).status_code == 200
+    # Counter 6's event, were it sent here, would leave in a pass before counter 5's.
+    page.wait_for_timeout(1500)
+    assert server.login("manager").post("/api/v1/counters/5/pause").status_code == 200
+    expect(page.locator("#cc-status")).to_contain_text("Tạm nghỉ")
+    assert counters_heard(at_work) == {5}
+    for number, servant in ((5, "manager"), (6, "servant6")):
+        assert server.login(servant).post(f"/api/v1/counters/{number}/close").status_code \
+            == 200
+
+
 # -- keys, connection badge, two languages ---------------------------------------------------
 
 def test_shifted_digit_key_does_its_own_action_not_the_digit(server, page):

@@ -94,18 +94,25 @@ def test_staff_gets_counter_events(app, client, serving):
     assert counter["pause_reason"] == "meeting"
 
 
-def test_board_hears_its_own_counter_and_the_lobby_no_counter_changes(app, client, serving):
+def calls_at_two_counters(app, client, serving, *auths):
+    """Clients connected with `auths` (each has had its snapshot); then A001 is called at
+    counter 2 and A002 at counter 1. Returns the clients and servant2's headers."""
     s1, kiosk = serving
     s2 = bearer(client, "servant2")
     client.post("/api/v1/counters/2/open", headers=s2)
-    board = socketio.test_client(app, auth={"role": "display", "counter": 1})
-    lobby = socketio.test_client(app, auth={"role": "display"})
-    assert names(board.get_received()) == ["snapshot"]
-    lobby.get_received()
+    clients = [socketio.test_client(app, auth=auth) for auth in auths]
+    assert [names(c.get_received()) for c in clients] == [["snapshot"]] * len(clients)
     client.post("/api/v1/tickets", json={"area": "transport"}, headers=kiosk)
     client.post("/api/v1/tickets", json={"area": "transport"}, headers=kiosk)
     client.post("/api/v1/counters/2/call-next", headers=s2)  # A001 at counter 2
     client.post("/api/v1/counters/1/call-next", headers=s1)  # A002 at counter 1
+    return clients, s2
+
+
+def test_board_hears_its_own_counter_and_the_lobby_no_counter_changes(app, client, serving):
+    (board, lobby), _ = calls_at_two_counters(app, client, serving,
+                                              {"role": "display", "counter": 1},
+                                              {"role": "display"})
     on_board = board.get_received()
     assert [c["number"] for c in of(on_board, "called")] == ["A002"]
     assert {c["number"] for c in of(on_board, "counter")} == {1}
@@ -113,6 +120,29 @@ def test_board_hears_its_own_counter_and_the_lobby_no_counter_changes(app, clien
     in_lobby = lobby.get_received()
     assert [c["number"] for c in of(in_lobby, "called")] == ["A001", "A002"]
     assert "counter" not in names(in_lobby)
+
+
+def test_page_following_its_counter_hears_that_counter_and_every_call(app, client, serving):
+    (page, everything), s2 = calls_at_two_counters(
+        app, client, serving, {"token": token(client, "servant1"), "counters": [1]},
+        {"token": token(client, "manager")})
+    client.post("/api/v1/counters/2/pause", headers=s2)
+    on_page = page.get_received()
+    assert {c["number"] for c in of(on_page, "counter")} == {1}
+    assert [c["number"] for c in of(on_page, "called")] == ["A001", "A002"]
+    assert {q["area"] for q in of(on_page, "queue")} == {"transport"}
+    heard = everything.get_received()
+    assert {c["number"] for c in of(heard, "counter")} == {1, 2}
+    assert of(heard, "counter")[-1]["status"] == "paused"
+
+
+@pytest.mark.parametrize("counters", [1, "1", [0], [-3], [True], ["1"], [10**12], [None],
+                                      list(range(1, 202))])
+def test_following_counters_that_are_not_counter_numbers_is_refused(app, client, counters):
+    auth = {"token": token(client, "servant1"), "counters": counters}
+    before = connected_clients()
+    assert not socketio.test_client(app, auth=auth).is_connected()
+    assert connected_clients() == before  # no place kept under the limits
 
 
 @pytest.mark.parametrize("number", ["1", 0, -3, True, 10**12, None])

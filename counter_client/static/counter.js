@@ -123,6 +123,7 @@
       $(id).classList.toggle("hidden", id !== screen);
     });
     state.screen = screen;
+    if (screen !== "cc-signin") follow();
     $("cc-signout").classList.toggle("hidden", screen === "cc-signin");
     $("cc-close").classList.toggle("hidden", screen !== "cc-work");
     $("cc-status").classList.toggle("hidden", screen !== "cc-work");
@@ -146,7 +147,6 @@
       }
       state.user = r.data.user;
       state.today = r.data.today;
-      connectSocket();
       var remembered = parseInt(localStorage.getItem(REMEMBER), 10);
       if (r.data.counter) return enter(r.data.counter);
       if (remembered > 0) return openCounter(remembered);
@@ -307,9 +307,25 @@
 
   // -- live updates ----------------------------------------------------------------------
 
+  /* The counter whose changes the live connection brings: at work, this counter's only
+     (a hundred counters' changes are of no use here); on the list, every counter's. */
+  function wanted() {
+    return state.screen === "cc-work" ? state.number : null;
+  }
+
+  /* Connect, or connect again when the screen wants another counter's changes. */
+  function follow() {
+    if (state.socket && state.following === wanted()) return;
+    closeSocket();
+    connectSocket();
+  }
+
   function connectSocket() {
     if (state.socket) return;
-    var socket = H.connect({token: H.token(SCOPE)});
+    var auth = {token: H.token(SCOPE)};
+    state.following = wanted();
+    if (state.following) auth.counters = [state.following];
+    var socket = H.connect(auth);
     state.socket = socket;
     socket.on("connect", function () {
       $("cc-offline").classList.add("hidden");
