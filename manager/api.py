@@ -84,8 +84,7 @@ def _push(change):
     if change.kind == "user":  # a disabled account or a reset password ends its sessions
         sockets.close_revoked(c)
     area_ids = [a["id"] for a in c.store.areas()]
-    for area_id in sorted(change.areas & set(area_ids)):
-        events.emit("queue", views.queue_event(c, area_id), events.rooms_for_area(area_id))
+    events.push_queues(c, change.areas & set(area_ids))
     for number in sorted(change.counters):
         events.push_counter(c, number)
     events.emit("config", {"kind": change.kind, "id": change.id},

@@ -1,9 +1,11 @@
 """The one place that pushes changes to Socket.IO clients, always after the commit.
 
 Rooms:
-- `staff`: every token connection (servants, managers, admins, kiosks' pages);
-- `counters`: the token connections that hear every counter's `counter` events;
-  `counter:<n>`: those that follow counter n only (a servant's page at its counter);
+- `staff`: every token connection (servants, managers, admins, kiosks' pages): calls,
+  printers, configuration;
+- `counters`: the token connections that hear every counter's `counter` events and every
+  area's `queue`; `counter:<n>`: those that follow counter n only (a servant's page at
+  its counter): its `counter` events and the `queue` of the areas it serves;
 - `display:all`: displays showing every area; `display:<area>`: filtered displays;
 - `board:<n>`: the board above counter n (a display that names its counter) and its
   rating pad: `called` at that counter and its `counter` events;
@@ -46,9 +48,20 @@ TRACKER_CHANNEL = "hangcho-trackers"
 YIELD_EVERY = 16
 
 
-def rooms_for_area(area_id):
-    """The rooms that hear an area's calls and queue."""
+def call_rooms(area_id):
+    """The rooms that hear an area's calls."""
     return ["staff", "display:all", f"display:{area_id}"]
+
+
+def queue_rooms(center, area_ids):
+    """{area: the rooms that hear its `queue` event}: the counters that serve it now
+    (their areas as they stand, whatever a page knew when it connected)."""
+    rooms = {a: ["counters", "display:all", f"display:{a}"] for a in area_ids}
+    for row in center.store.counters():
+        for area_id in row["areas"]:
+            if area_id in rooms:
+                rooms[area_id].append(f"counter:{row['number']}")
+    return rooms
 
 
 def has_members(room):
@@ -85,7 +98,7 @@ def push(center, change):
     """Push everything a rule's Change affects: calls, queues, counters, trackers, jobs."""
     if change.call:
         emit("called", views.call(center, change.call),
-             rooms_for_area(change.call["area"]) + [f"board:{change.call['counter']}"])
+             call_rooms(change.call["area"]) + [f"board:{change.call['counter']}"])
         # Let the websocket writers send the call now, before the rest is computed.
         socketio.sleep(0)
     if change.rate_request:
@@ -161,9 +174,10 @@ def push_printer(center, kiosk):
 # -- queues and trackers, after the request -------------------------------------------------
 
 def push_queues(center, area_ids):
-    """The `queue` event of each area, to staff and the displays of that area."""
+    """The `queue` event of each area, to the displays and staff pages of that area."""
+    rooms = queue_rooms(center, area_ids)
     for area_id in sorted(area_ids):
-        emit("queue", views.queue_event(center, area_id), rooms_for_area(area_id))
+        emit("queue", views.queue_event(center, area_id), rooms[area_id])
         # Each emit wakes a writer per screen and page; let them (and a call that came in
         # meanwhile) go before the next area's.
         _yield()

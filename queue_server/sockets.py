@@ -87,13 +87,14 @@ def _connect(auth):
     join_room("staff")
     follows = auth.get("counters")
     if follows is None:
-        join_room("counters")  # every counter's `counter` events
+        join_room("counters")  # every counter's `counter` events, every area's `queue`
     elif not isinstance(follows, list) or len(follows) > FOLLOWS_MAX or \
             not all(_is_counter_number(n) for n in follows):
         raise ConnectionRefusedError("counters must be a list of counter numbers")
     else:
-        # A servant's page at its counter: that counter's changes only, not those of every
-        # counter in the center (a hundred counters' changes to a hundred counter PCs).
+        # A servant's page at its counter: that counter's changes and its areas' lines,
+        # not every counter's and every area's (a hundred counters' changes to a hundred
+        # counter PCs).
         for number in follows:
             join_room(f"counter:{number}")
     pad = auth.get("counter")

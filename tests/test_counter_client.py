@@ -400,6 +400,16 @@ def test_the_list_hears_every_counter_and_the_work_screen_only_its_own(server, p
     assert server.login("manager").post("/api/v1/counters/5/pause").status_code == 200
     expect(page.locator("#cc-status")).to_contain_text("Tạm nghỉ")
     assert counters_heard(at_work) == {5}
+    # The line of the counter's area still comes live.
+    count = page.locator("#cc-area-counts [data-area='transport'] .cc-area-count-n")
+    before = int(count.inner_text())
+    ticket = issue(server, "transport")
+    expect(count).to_have_text(str(before + 1))
+    expect(page.locator("#cc-waiting")).to_contain_text(ticket["number"])
+    manager = server.login("manager")
+    assert manager.post("/api/v1/counters/5/resume").status_code == 200
+    assert manager.post("/api/v1/counters/5/call", {"ticket": ticket["id"]}).status_code == 200
+    assert manager.post("/api/v1/counters/5/finish").status_code == 200
     for number, servant in ((5, "manager"), (6, "servant6")):
         assert server.login(servant).post(f"/api/v1/counters/{number}/close").status_code \
             == 200

@@ -127,13 +127,28 @@ def test_page_following_its_counter_hears_that_counter_and_every_call(app, clien
         app, client, serving, {"token": token(client, "servant1"), "counters": [1]},
         {"token": token(client, "manager")})
     client.post("/api/v1/counters/2/pause", headers=s2)
+    client.post("/api/v1/tickets", json={"area": "justice"}, headers=serving[1])
     on_page = page.get_received()
     assert {c["number"] for c in of(on_page, "counter")} == {1}
     assert [c["number"] for c in of(on_page, "called")] == ["A001", "A002"]
-    assert {q["area"] for q in of(on_page, "queue")} == {"transport"}
+    assert {q["area"] for q in of(on_page, "queue")} == {"transport"}  # counter 1's area
     heard = everything.get_received()
     assert {c["number"] for c in of(heard, "counter")} == {1, 2}
     assert of(heard, "counter")[-1]["status"] == "paused"
+    assert {q["area"] for q in of(heard, "queue")} == {"transport", "justice"}
+
+
+def test_page_following_its_counter_hears_the_lines_of_the_areas_it_serves_now(
+        app, client, serving):
+    s1, kiosk = serving
+    page = socketio.test_client(app, auth={"token": token(client, "servant1"), "counters": [1]})
+    admin = bearer(client, "admin")
+    changed = client.put("/api/v1/admin/counters/1", headers=admin,
+                         json={"name": "Quầy 1", "areas": ["transport", "justice"]})
+    assert changed.status_code == 200, changed.json
+    page.get_received()
+    client.post("/api/v1/tickets", json={"area": "justice"}, headers=kiosk)
+    assert [q["area"] for q in of(page.get_received(), "queue")] == ["justice"]
 
 
 @pytest.mark.parametrize("counters", [1, "1", [0], [-3], [True], ["1"], [10**12], [None],
