@@ -11,8 +11,10 @@ here on 127.0.0.1 with throw-away configs):
 2. fixed clients connect over websocket from several client processes: lobby displays,
    one board per counter, one servant page per counter;
 3. the counters open; the tickets of the visitors who came from `--crowd-from` (07:30)
-   until the window are issued and their phones connect (the hall is full); then the
-   large day's window (09:00-09:15 by default) is replayed `--speed` times faster:
+   until the window are issued and their phones connect (the hall is full); each open
+   counter calls its first visitor and is part-way through that service when the window
+   opens (with `--together`, none is, and every counter with people waiting calls in the
+   same instant: the stress case); then the large day's window (09:00-09:15 by default) is replayed `--speed` times faster:
    tickets issued at each visitor's arrival, each visitor's phone tracking the ticket
    (the oldest phones leave once the hall holds `--clients`), servants calling, recalling,
    transferring, finishing, pausing;
@@ -140,7 +142,7 @@ def run_ours(processes, day, args, workdir):
         replay = Replay(port, day, tokens, workers, start_s=start, end_s=end,
                         speed=args.speed, trackers_max=args.clients - len(fixed),
                         fixed_clients=len(fixed),
-                        crowd_from_s=hhmm_to_s(args.crowd_from))
+                        crowd_from_s=hhmm_to_s(args.crowd_from), together=args.together)
         pids = [s.pid for s in servers]
         usage = Usage(pids + extra + workers.pids + [os.getpid()])
         say(f"  replaying {args.window} at {args.speed:g}x "
@@ -269,8 +271,8 @@ def latencies(calls, received, fixed, trace, trackers=None):
            "call_to_tracker_ms": summary(*tracker_delays(
                calls, received, trace.trackers if trackers is None else trackers))}
     out["lost"] = sum(v["lost"] for v in out.values())
-    # When the window opens every counter with people waiting calls in the same instant;
-    # the calls after that first second show the hall at its usual pace.
+    # With --together every counter with people waiting calls in the first instant of the
+    # window; the calls after that first second show the hall at its usual pace.
     start = min((c[2] for c in calls), default=0.0)
     later = [c for c in calls if c[2] >= start + 1.0]
     out["opening_calls"] = len(calls) - len(later)
@@ -303,7 +305,7 @@ def table(results):
     rows = [("call to display p50 / p99 / max (ms)", lambda r: lat(r, "call_to_display_ms")),
             ("p99 call to display / floor", lambda r: r.get("ratio", {}).get(
                 "call_to_display_p99", "1")),
-            ("calls in the opening second (all counters at once)",
+            ("calls in the first second",
              lambda r: r.get("opening_calls", "-")),
             ("after it: call to display p50 / p99 / max (ms)",
              lambda r: lat(r, "later_call_to_display_ms")),
@@ -340,6 +342,10 @@ def main(argv=None):
     parser.add_argument("--crowd-from", default="07:30",
                         help="visitors arriving from then until the window hold tickets "
                              "when it starts")
+    parser.add_argument("--together", action="store_true",
+                        help="the stress case: the counters are not part-way through a "
+                             "service when the window opens, so every counter with people "
+                             "waiting calls in the same instant")
     parser.add_argument("--processes", default="1,2", help="server process counts to run")
     parser.add_argument("--burst", type=float, default=5.0, help="seconds of ticket issuing")
     parser.add_argument("--seed", type=int, default=1)
@@ -355,7 +361,8 @@ def main(argv=None):
     workdir = tempfile.mkdtemp(prefix="hangcho-load-")
     results = {"command": "python -m bench.load " + " ".join(argv or sys.argv[1:]),
                "machine": machine(), "load_average_before": round(load, 2),
-               "clients": args.clients, "speed": args.speed, "window": args.window}
+               "clients": args.clients, "speed": args.speed, "window": args.window,
+               "together": args.together}
     first_trace = None
     for n in [int(x) for x in args.processes.split(",")]:
         print(f"{n} server process(es):", flush=True)

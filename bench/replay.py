@@ -9,6 +9,7 @@ processes of `bench.clients`. `Replay.run()` returns the trace the benchmark mea
 every call with the time its request left, every tracker's connect and leave times.
 """
 import itertools
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -74,7 +75,7 @@ class Replay:
     """One day's window replayed `speed` times faster than real time."""
 
     def __init__(self, port, day, tokens, workers, *, start_s, end_s, speed, trackers_max,
-                 fixed_clients, crowd_from_s=None):
+                 fixed_clients, crowd_from_s=None, together=False):
         self.port, self.day, self.tokens, self.workers = port, day, tokens, workers
         self.start_s, self.end_s, self.speed = start_s, end_s, speed
         self.trackers_max, self.fixed = trackers_max, fixed_clients
@@ -87,6 +88,9 @@ class Replay:
         self.tracking = []        # ticket ids whose phone is connected, oldest first
         self.clients = itertools.count()
         self.opened = set()       # counters opened before the window
+        # Counter -> (the ticket it serves when the window opens, replayed seconds left).
+        self.serving = {}
+        self.together = together  # see under_way()
 
     # -- time -------------------------------------------------------------------------
 
@@ -114,6 +118,8 @@ class Replay:
             self.wake[area["id"]] = Event()
         self.open_before()
         self.crowd()
+        if not self.together:
+            self.under_way()
         self.trace.started = time.monotonic()
         jobs = [gevent.spawn(self.kiosk)]
         jobs += [gevent.spawn(self.counter, plan) for plan in self.day.counters]
@@ -156,6 +162,31 @@ class Replay:
                 jobs.append(self.issue(http, visitor, track=len(jobs) < self.trackers_max))
         gevent.joinall([j for j in jobs if j is not None])
         http.close()
+        gevent.sleep(3)
+
+    def under_way(self):
+        """Each counter open before the window calls its first visitor of the crowd
+        beforehand, one after the other, and is part-way through that service when the
+        window opens (a uniformly random share of it left): on a real morning the counters
+        have been calling since the doors opened, and at 09:00 each frees up when its
+        service ends. Without this (`together`), every counter with people waiting calls
+        in the same instant when the window opens, which no working day does."""
+        import gevent
+        rng = random.Random(self.day.seed)
+        for plan in self.day.counters:
+            if plan.number not in self.opened:
+                continue
+            http = Http(self.port, source=source_address(plan.number),
+                        token=self.tokens[plan.servant])
+            answer = self._request(http, f"/api/v1/counters/{plan.number}/call-next")
+            http.close()
+            ticket = answer and answer["ticket"]
+            if ticket is not None:
+                self.announced[ticket["id"]] = 1
+                visitor = self.visitor_of.get(ticket["id"])
+                work = (visitor.work_s if visitor else 60.0) * plan.speed
+                self.serving[plan.number] = (ticket, rng.random() * work)
+            gevent.sleep(0.05)
         gevent.sleep(3)
 
     def issue(self, http, visitor, track=True):
@@ -225,6 +256,9 @@ class Replay:
             if self._request(http, base + "/open") is None:
                 return
         breaks = list(plan.breaks)
+        if plan.number in self.serving:  # under way when the window opened
+            self.sleep_for(self.serving[plan.number][1])
+            self._request(http, base + "/finish")
         while True:
             due = [b for b in breaks if b[0] <= self.now_s()]
             if due:
