@@ -212,3 +212,16 @@ def test_no_offline_badge_after_the_pad_is_signed_out(server, pad):
     pad.mouse.up()
     expect(pad.locator("#pad-signin")).to_be_visible()
     expect(pad.locator("#pad-offline")).to_be_hidden()
+
+
+def test_pad_whose_session_ends_elsewhere_goes_back_to_sign_in(server, pad):
+    open_pad(pad, server, 2)
+    token = pad.evaluate("localStorage.getItem('hangcho:pad:token')")
+    assert token
+    ended = requests.post(server.url + "/api/v1/auth/logout", json={}, timeout=5,
+                          headers={"Authorization": f"Bearer {token}"})
+    assert ended.status_code < 300
+    # The server hangs up; connecting again is refused, and the pad says why.
+    expect(pad.locator("#pad-signin")).to_be_visible()
+    expect(pad.locator("#pad-error")).to_contain_text("Phiên đăng nhập của máy đánh giá đã hết hạn")
+    expect(pad.locator("#pad-offline")).to_be_hidden()

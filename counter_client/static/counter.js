@@ -325,38 +325,23 @@
     var auth = {token: H.token(SCOPE)};
     state.following = wanted();
     if (state.following) auth.counters = [state.following];
-    var socket = H.connect(auth);
-    state.socket = socket;
-    socket.on("connect", function () {
-      $("cc-offline").classList.add("hidden");
-      if (state.screen === "cc-work") refresh();
-      else if (state.screen === "cc-picker") showPicker();
-    });
-    socket.on("disconnect", function (reason) {
-      if (socket !== state.socket) return;  // the page hung up: signed out or expired
-      // The server ends the connection of a token it no longer admits, and such a
-      // connection is not retried by itself: connecting again tells whether the session
-      // is over (refused, see below) or the link is back.
-      if (reason === "io server disconnect") return socket.connect();
-      $("cc-offline").classList.remove("hidden");
-    });
-    socket.on("connect_error", function (err) {
-      if (socket !== state.socket) return;
-      // The server refused the token (expired or revoked): it will not get better.
-      if (err && err.message === "unauthorized") return expire();
-      $("cc-offline").classList.remove("hidden");
-    });
-    socket.on("counter", onCounter);
-    socket.on("queue", onQueue);
-    socket.on("called", onCalled);
+    state.socket = H.live(auth, {badge: "cc-offline", events: {
+      connect: function () {
+        if (state.screen === "cc-work") refresh();
+        else if (state.screen === "cc-picker") showPicker();
+      },
+      counter: onCounter, queue: onQueue, called: onCalled
+    }, refused: function (why) {
+      if (why !== "unauthorized") return false;
+      expire();  // the token expired or was revoked
+      return true;
+    }});
   }
 
   /* Hang up on purpose (sign-out, session over): no reconnecting, no offline badge. */
   function closeSocket() {
-    var socket = state.socket;
+    if (state.socket) state.socket.hangUp();
     state.socket = null;
-    if (socket) socket.disconnect();
-    $("cc-offline").classList.add("hidden");
   }
 
   function onCounter(c) {

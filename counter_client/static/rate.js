@@ -98,43 +98,33 @@
 
   function connect() {
     if (state.socket) return;
-    var socket = H.connect({token: H.token(SCOPE), counter: NUMBER});
-    state.socket = socket;
-    socket.on("connect", function () {
-      $("pad-offline").classList.add("hidden");
-      refresh();
-    });
-    socket.on("disconnect", function (reason) {
-      if (socket !== state.socket) return;  // the pad hung up: signed out
-      // The server ends the connection of a token it no longer admits, and such a
-      // connection is not retried by itself: connecting again tells whether the session
-      // is over (refused, see below) or the link is back.
-      if (reason === "io server disconnect") return socket.connect();
-      $("pad-offline").classList.remove("hidden");
-    });
-    socket.on("connect_error", function (err) {
-      if (socket !== state.socket) return;
-      var why = err && err.message;
-      if (why === "unauthorized") return signedOut("session_expired");
-      if (why === "forbidden") return signedOut("not_pad_role");
-      $("pad-offline").classList.remove("hidden");
-    });
-    socket.on("counter", function (c) {
-      if (c.number !== NUMBER) return;
-      state.counter = c;
-      renderIdle();
-    });
-    socket.on("rate_request", function (request) {
-      if (request.counter === NUMBER) unlock(request);
+    // Its own counter's changes only (`counters`), not every counter's and every area's.
+    state.socket = H.live({token: H.token(SCOPE), counter: NUMBER, counters: [NUMBER]}, {
+      badge: "pad-offline",
+      events: {
+        connect: refresh,
+        counter: function (c) {
+          if (c.number !== NUMBER) return;
+          state.counter = c;
+          renderIdle();
+        },
+        rate_request: function (request) {
+          if (request.counter === NUMBER) unlock(request);
+        }
+      },
+      refused: function (why) {
+        if (why === "unauthorized") signedOut("session_expired");
+        else if (why === "forbidden") signedOut("not_pad_role");
+        else return false;
+        return true;
+      }
     });
   }
 
   /* Hang up on purpose (signed out): no reconnecting, no offline badge. */
   function closeSocket() {
-    var socket = state.socket;
+    if (state.socket) state.socket.hangUp();
     state.socket = null;
-    if (socket) socket.disconnect();
-    $("pad-offline").classList.add("hidden");
   }
 
   /* After each (re)connection: the center's scale (it may have been changed) and the counter. */

@@ -88,6 +88,36 @@
       return global.io({path: "/socket.io", auth: auth, transports: ["websocket", "polling"],
         reconnection: true, reconnectionDelay: 500, reconnectionDelayMax: 5000});
     },
+    /* The live connection of a signed-in page (counter, rating pad). `opts.badge`: the id
+       of the page's offline badge, shown while the link is down; `opts.events`: handlers
+       by event name, `connect` included; `opts.refused(why)`: the server refused the
+       token ("unauthorized", "forbidden"...), which will not get better: answer true when
+       the page has dealt with it (signed out), else the badge shows. Returns
+       {socket, hangUp()}: hangUp ends it on purpose, with no badge and no reconnecting. */
+    live: function (auth, opts) {
+      var socket = Hangcho.connect(auth), hungUp = false;
+      function badge(down) { document.getElementById(opts.badge).classList.toggle("hidden", !down); }
+      socket.on("connect", function () { badge(false); });
+      socket.on("disconnect", function (reason) {
+        if (hungUp) return;
+        // The server ends the connection of a token it no longer admits, and such a
+        // connection is not retried by itself: connecting again tells whether the session
+        // is over (refused, below) or the link is back.
+        if (reason === "io server disconnect") return socket.connect();
+        badge(true);
+      });
+      socket.on("connect_error", function (err) {
+        if (hungUp) return;
+        if (opts.refused && opts.refused(err && err.message)) return;
+        badge(true);
+      });
+      Object.keys(opts.events).forEach(function (name) { socket.on(name, opts.events[name]); });
+      return {socket: socket, hangUp: function () {
+        hungUp = true;
+        socket.disconnect();
+        badge(false);
+      }};
+    },
     /* A duration in seconds as words: "12 phút" / "12 min"; null -> "—". */
     duration: function (seconds, lang) {
       if (seconds === null || seconds === undefined) return "—";
