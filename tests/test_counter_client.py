@@ -68,6 +68,15 @@ def press(page, key, shows=None):
         expect(page.locator("#cc-number")).to_have_text(shows)
 
 
+def end_session_elsewhere(page, server, scope):
+    """Sign out, through the API, the session a page of `scope` ("counter", "pad") holds."""
+    token = page.evaluate(f"localStorage.getItem('hangcho:{scope}:token')")
+    assert token
+    ended = requests.post(server.url + "/api/v1/auth/logout", json={}, timeout=5,
+                          headers={"Authorization": f"Bearer {token}"})
+    assert ended.status_code < 300
+
+
 def ticket_state(server, ticket):
     """A ticket as its visitor's phone sees it now."""
     return requests.get(f"{server.url}/api/v1/tickets/{ticket['track_code']}", timeout=5).json()
@@ -445,10 +454,7 @@ def test_no_offline_badge_after_signing_out_or_when_the_session_ends(server, pag
     sign_in(page, server, "servant2")  # the remembered counter opens again
     expect(page.locator("#cc-work")).to_be_visible(timeout=SLOW_MS)
     settled(page)
-    token = page.evaluate("localStorage.getItem('hangcho:counter:token')")
-    ended = requests.post(server.url + "/api/v1/auth/logout", json={}, timeout=5,
-                          headers={"Authorization": f"Bearer {token}"})
-    assert ended.status_code < 300
+    end_session_elsewhere(page, server, "counter")
     expect(page.locator("#cc-signin")).to_be_visible()
     expect(page.locator("#cc-message")).to_contain_text("Phiên đăng nhập đã hết hạn")
     expect(page.locator("#cc-offline")).to_be_hidden()

@@ -14,7 +14,7 @@ import requests
 from playwright.sync_api import expect
 
 from support import password_for
-from test_counter_client import SLOW_MS, issue, open_counter, settled
+from test_counter_client import SLOW_MS, end_session_elsewhere, issue, open_counter, settled
 
 from queue_server.store import Store
 
@@ -216,11 +216,7 @@ def test_no_offline_badge_after_the_pad_is_signed_out(server, pad):
 
 def test_pad_whose_session_ends_elsewhere_goes_back_to_sign_in(server, pad):
     open_pad(pad, server, 2)
-    token = pad.evaluate("localStorage.getItem('hangcho:pad:token')")
-    assert token
-    ended = requests.post(server.url + "/api/v1/auth/logout", json={}, timeout=5,
-                          headers={"Authorization": f"Bearer {token}"})
-    assert ended.status_code < 300
+    end_session_elsewhere(pad, server, "pad")
     # The server hangs up; connecting again is refused, and the pad says why.
     expect(pad.locator("#pad-signin")).to_be_visible()
     expect(pad.locator("#pad-error")).to_contain_text("Phiên đăng nhập của máy đánh giá đã hết hạn")
