@@ -219,5 +219,6 @@ def test_pad_whose_session_ends_elsewhere_goes_back_to_sign_in(server, pad):
     end_session_elsewhere(pad, server, "pad")
     # The server hangs up; connecting again is refused, and the pad says why.
     expect(pad.locator("#pad-signin")).to_be_visible()
-    expect(pad.locator("#pad-error")).to_contain_text("Phiên đăng nhập của máy đánh giá đã hết hạn")
+    expect(pad.locator("#pad-error")).to_contain_text(
+        "Phiên đăng nhập của máy đánh giá đã hết hạn")
     expect(pad.locator("#pad-offline")).to_be_hidden()
