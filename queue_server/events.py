@@ -301,6 +301,17 @@ class _Trackers:
         except Exception:  # the store has it; a tracker catches up at its next change
             log.exception("publishing a tracker change failed")
 
+    @staticmethod
+    def _apply(center, change):
+        """Another process's change: the trackers of the tickets it called or finished hear
+        it now, as in the process that made it; places that moved go to the next pass."""
+        try:
+            push_trackers(center, (), change["tickets"])
+        except Exception:  # the store has it; the next pass sends it
+            log.exception("updating trackers of another process's change failed")
+            _pending.add(center, (), (), change["tickets"])
+        _pending.add(center, (), change["moved"], ())
+
     def _listen(self, center, url):
         import redis
         while True:
@@ -310,7 +321,7 @@ class _Trackers:
                 for message in pubsub.listen():
                     change = json.loads(message["data"])
                     if change.get("host") != self.host:
-                        _pending.add(center, (), change["moved"], change["tickets"])
+                        self._apply(center, change)
             except Exception:  # Redis restarting: try again shortly
                 log.exception("tracker channel lost; reconnecting")
                 socketio.sleep(1)
