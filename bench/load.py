@@ -14,10 +14,10 @@ here on 127.0.0.1 with throw-away configs):
    until the window are issued and their phones connect (the hall is full); each open
    counter calls its first visitor and is part-way through that service when the window
    opens (with `--together`, none is, and every counter with people waiting calls in the
-   same instant: the stress case); then the large day's window (09:00-09:15 by default) is replayed `--speed` times faster:
-   tickets issued at each visitor's arrival, each visitor's phone tracking the ticket
-   (the oldest phones leave once the hall holds `--clients`), servants calling, recalling,
-   transferring, finishing, pausing;
+   same instant: the stress case); then the large day's window (09:00-09:15 by default)
+   is replayed `--speed` times faster: tickets issued at each visitor's arrival, each
+   visitor's phone tracking the ticket (the oldest phones leave once the hall holds
+   `--clients`), servants calling, recalling, transferring, finishing, pausing;
 4. then 8 HTTP clients issue tickets as fast as they can for `--burst` seconds.
 It reports the time from each call-next (and recall) request to the `called` event at
 every display and board (p50, p99, max) once `--clients` are connected, the time to the

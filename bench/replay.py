@@ -88,7 +88,7 @@ class Replay:
         self.tracking = []        # ticket ids whose phone is connected, oldest first
         self.clients = itertools.count()
         self.opened = set()       # counters opened before the window
-        # Counter -> (the ticket it serves when the window opens, replayed seconds left).
+        # Counter -> replayed seconds left of the service it is in when the window opens.
         self.serving = {}
         self.together = together  # see under_way()
 
@@ -185,9 +185,10 @@ class Replay:
                 self.announced[ticket["id"]] = 1
                 visitor = self.visitor_of.get(ticket["id"])
                 work = (visitor.work_s if visitor else 60.0) * plan.speed
-                self.serving[plan.number] = (ticket, rng.random() * work)
+                self.serving[plan.number] = rng.random() * work
             gevent.sleep(0.05)
-        gevent.sleep(3)
+        if self.serving:
+            gevent.sleep(3)  # the screens settle
 
     def issue(self, http, visitor, track=True):
         """Issue a visitor's ticket; the phone starts tracking it (a green thread)."""
@@ -257,7 +258,7 @@ class Replay:
                 return
         breaks = list(plan.breaks)
         if plan.number in self.serving:  # under way when the window opened
-            self.sleep_for(self.serving[plan.number][1])
+            self.sleep_for(self.serving[plan.number])
             self._request(http, base + "/finish")
         while True:
             due = [b for b in breaks if b[0] <= self.now_s()]

@@ -3,7 +3,7 @@ exports, the live overview, and the center's configuration."""
 from apiflask import APIBlueprint
 from flask import Response
 
-from queue_server import admin, events, reports, sockets, views
+from queue_server import admin, events, reports, sockets
 from queue_server.api import actor, center, token_auth
 from queue_server.queue import ROLES
 
