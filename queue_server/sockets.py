@@ -99,7 +99,7 @@ def _connect(auth):
             join_room(f"counter:{number}")
     pad = auth.get("counter")
     if pad is not None:
-        if not isinstance(pad, int) or not accounts.has_role(user, "display"):
+        if not _is_counter_number(pad) or not accounts.has_role(user, "display"):
             raise ConnectionRefusedError("forbidden")
         join_room(f"pad:{pad}")
         join_room(f"board:{pad}")

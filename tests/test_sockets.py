@@ -180,6 +180,12 @@ def test_rating_pad_is_unlocked_by_finish(app, client, serving):
     assert of(other_pad.get_received(), "rate_request") == []
 
 
+@pytest.mark.parametrize("number", ["1", 0, True, 10**12])
+def test_rating_pad_of_a_bad_counter_is_refused(app, client, number):
+    auth = {"token": token(client, "display1"), "counter": number}
+    assert not socketio.test_client(app, auth=auth).is_connected()
+
+
 def test_kiosk_token_cannot_join_a_rating_pad(app, client):
     kiosk = socketio.test_client(app, auth={"token": token(client, "kiosk1"), "counter": 1})
     assert not kiosk.is_connected()
