@@ -44,8 +44,21 @@ HEADINGS = {
     "within_target_pct": "Trong mục tiêu (%)", "avg_service_s": "Phục vụ trung bình (giây)",
     "total_service_s": "Tổng thời gian phục vụ (giây)", "ratings": "Số đánh giá",
     "avg_rating": "Điểm trung bình", "satisfied_pct": "Hài lòng (%)",
+    # The tickets' columns (the CSV's names).
+    "number": "Số", "status": "Trạng thái", "issued_at": "Giờ lấy số", "called_at": "Giờ gọi",
+    "finished_at": "Giờ xong", "counter": "Quầy", "servant": "Cán bộ",
+    "wait_s": "Chờ (giây)", "service_s": "Phục vụ (giây)", "rating": "Điểm đánh giá",
+    "priority_group": "Nhóm ưu tiên", "procedure": "Thủ tục", "dossier_id": "Mã hồ sơ",
+    "id": "Mã phiếu", "origin_area": "Lĩnh vực ban đầu", "service_day": "Ngày làm việc",
+    "calls": "Số lần gọi", "rating_reasons": "Lý do chưa hài lòng", "rating_comment": "Góp ý",
 }
 WHOLE_CENTER = "Toàn trung tâm / Whole center"
+
+
+def heading(key):
+    """A workbook column's heading: Vietnamese, with the API's and the CSV's name after it,
+    "Đã phục vụ (served)"."""
+    return f"{HEADINGS.get(key, key)} ({key})"
 
 
 def _cells(center, row, text):
@@ -107,7 +120,7 @@ def tickets_xlsx(center, rows, summary):
     # openpyxl takes half a second to import: only when a workbook is asked for.
     from openpyxl import Workbook
     book = Workbook(write_only=True)
-    _sheet(book, "Tickets", EXPORT_COLUMNS,
+    _sheet(book, "Tickets", [heading(k) for k in EXPORT_COLUMNS],
            ([row[c] if c not in TIME_COLUMNS else _local(center, row[c])
              for c in EXPORT_COLUMNS] for row in rows))
     for title, items, key in (("Areas", summary["areas"], "area"),
@@ -117,7 +130,7 @@ def tickets_xlsx(center, rows, summary):
         if title == "Areas" and items:   # the totals, under the areas
             rows.append([summary["totals"].get(k) if k in summary["totals"] else
                          (WHOLE_CENTER if k == "area" else None) for k in keys])
-        _sheet(book, title, [f"{HEADINGS.get(k, k)} ({k})" for k in keys], rows)
+        _sheet(book, title, [heading(k) for k in keys], rows)
     _sheet(book, "Notes", ["Tiếng Việt", "English"],
            NOTES + [(f"Từ {summary['from']} đến {summary['to']}",
                      f"From {summary['from']} to {summary['to']}")])

@@ -2,6 +2,7 @@
 read back to the same numbers as the summary of the hand-computed fixture day."""
 import csv
 import io
+import re
 from datetime import datetime
 
 import pytest
@@ -84,6 +85,11 @@ def test_csv_reads_back_to_the_summary(manager):
     assert next(r for r in rows if r["number"] == "A003")["priority_group"] == "elderly"
 
 
+def api_names(headings):
+    """The API's names in a row of workbook headings: "Đã phục vụ (served)" -> "served"."""
+    return [heading.rsplit("(", 1)[1].rstrip(")") for heading in headings]
+
+
 def test_xlsx_reads_back_to_the_csv_and_the_summary(manager):
     csv_rows = list(csv.DictReader(io.StringIO(
         manager.get("/api/v1/reports/tickets.csv" + PERIOD).data.decode("utf-8"))))
@@ -91,7 +97,8 @@ def test_xlsx_reads_back_to_the_csv_and_the_summary(manager):
     assert answer.status_code == 200 and answer.data[:2] == b"PK"
     book = load_workbook(io.BytesIO(answer.data), read_only=True)
     values = list(book["Tickets"].iter_rows(values_only=True))
-    rows = [dict(zip(values[0], row)) for row in values[1:]]
+    assert values[0][:3] == ("Số (number)", "Mã lĩnh vực (area)", "Trạng thái (status)")
+    rows = [dict(zip(api_names(values[0]), row)) for row in values[1:]]
     assert [r["number"] for r in rows] == [r["number"] for r in csv_rows]
     for sheet_row, csv_row in zip(rows, csv_rows):
         assert (sheet_row["wait_s"] if sheet_row["wait_s"] is not None else "") == \
@@ -104,7 +111,7 @@ def test_xlsx_reads_back_to_the_csv_and_the_summary(manager):
     # Headings in Vietnamese with the API's name: "Đã phục vụ (served)".
     areas = list(book["Areas"].iter_rows(values_only=True))
     assert areas[0][:2] == ("Mã lĩnh vực (area)", "Tên (name)")
-    keys = [heading.rsplit("(", 1)[1].rstrip(")") for heading in areas[0]]
+    keys = api_names(areas[0])
     by_area = {row[0]: dict(zip(keys, row)) for row in areas[1:]}
     figures = ("issued", "served", "p90_wait_s", "within_target_pct", "avg_wait_s")
     for expected in summary["areas"]:
@@ -116,6 +123,9 @@ def test_xlsx_reads_back_to_the_csv_and_the_summary(manager):
     servants = list(book["Servants"].iter_rows(values_only=True))
     assert {row[0]: row[servants[0].index("Đã phục vụ (served)")] for row in servants[1:]} == \
         {s["username"]: s["served"] for s in summary["servants"]}
+    for headings in (values[0], areas[0], servants[0]):  # in Vietnamese, then the API's name
+        assert [h for h in headings
+                if not re.fullmatch(r".*[^\x00-\x7f].* \([a-z0-9_]+\)", h)] == []
     notes = [row[0] for row in book["Notes"].iter_rows(values_only=True)]
     assert any(note.startswith("Chờ P90") for note in notes)
 
@@ -134,6 +144,6 @@ def test_typed_text_never_becomes_a_formula(center, manager):
     book = load_workbook(io.BytesIO(manager.get(
         f"/api/v1/reports/tickets.xlsx?from={today}&to={today}").data))
     sheet = book["Tickets"]
-    column = [c.value for c in sheet[1]].index("dossier_id") + 1
+    column = [c.value for c in sheet[1]].index("Mã hồ sơ (dossier_id)") + 1
     cell = sheet.cell(row=2, column=column)
     assert cell.data_type == "s" and cell.value == "=HYPERLINK(\"x\")"
