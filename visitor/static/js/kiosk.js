@@ -13,11 +13,14 @@
   var LONG_PRESS_MS = 3000;
   // A ticket request whose answer did not come is sent again once, this long after.
   var RETRY_MS = 500;
+  // ...and the next touch of the same choice within this long sends it again too.
+  var UNANSWERED_MS = 5 * 60 * 1000;
 
   var root = document.getElementById("kiosk");
   var returnS = parseInt(root.getAttribute("data-return-s"), 10) || 10;
   var state = {user: null, areas: [], group: null, printer: null, ticket: null,
-               busy: false, lockedUntil: 0, socket: null, countdown: null, idle: null};
+               busy: false, lockedUntil: 0, socket: null, countdown: null, idle: null,
+               unanswered: null};
 
   function $(id) { return document.getElementById(id); }
 
@@ -280,6 +283,15 @@
     }).join("");
   }
 
+  /* The id of a touch: a new one, or, when the last touch of the same choice got no answer
+     at all (both tries lost), that touch's id: the server may have issued its ticket, and
+     then answers with it instead of issuing a second. */
+  function idFor(choice) {
+    var last = state.unanswered;
+    if (last && last.choice === choice && Date.now() - last.at < UNANSWERED_MS) return last.id;
+    return requestId();
+  }
+
   function post(body, retries) {
     return H.api("POST", "/tickets", body, SCOPE).then(function (r) {
       if (r.status !== 0 || !retries) return r;
@@ -292,9 +304,12 @@
     if (state.busy || Date.now() < state.lockedUntil) return;
     state.busy = true;
     root.classList.add("busy");
-    var body = {area: areaId, request_id: requestId()};
+    var choice = areaId + "|" + (state.group ? state.group.id : "");
+    var body = {area: areaId, request_id: idFor(choice)};
     if (state.group) { body.priority = true; body.priority_group = state.group.id; }
     post(body, 1).then(function (r) {
+      state.unanswered = r.status === 0 ?
+        {choice: choice, id: body.request_id, at: Date.now()} : null;
       state.busy = false;
       state.lockedUntil = Date.now() + COOLDOWN_MS;
       root.classList.remove("busy");
