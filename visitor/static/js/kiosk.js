@@ -13,8 +13,10 @@
   var LONG_PRESS_MS = 3000;
   // A ticket request whose answer did not come is sent again once, this long after.
   var RETRY_MS = 500;
-  // ...and the next touch of the same choice within this long sends it again too.
-  var UNANSWERED_MS = 5 * 60 * 1000;
+  // ...and the next touch of the same choice within this long sends it again too: the
+  // visitor trying again, not the next visitor (who would be shown a number printed, if the
+  // printer got it, for someone else).
+  var UNANSWERED_MS = 60 * 1000;
 
   var root = document.getElementById("kiosk");
   var returnS = parseInt(root.getAttribute("data-return-s"), 10) || 10;
