@@ -158,7 +158,7 @@ def issue(center, area_id, actor=None, priority=False, priority_group=None, requ
             "priority": 1 if priority else 0, "priority_group": priority_group,
             "issued_at": now, "track_code": new_track_code(),
             "issued_by": issuer, "request_id": request_id})
-        store.log(now, "issue", actor and actor["username"], ticket_id=ticket["id"],
+        store.log(now, "issue", issuer, ticket_id=ticket["id"],
                   area=area_id, data={"priority": bool(priority), "priority_group": priority_group})
         job = None
         if actor and actor["role"] == "kiosk":

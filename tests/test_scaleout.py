@@ -3,6 +3,7 @@
 killing one loses no ticket while the other keeps serving, and a stopped Redis leaves each
 process serving its own clients."""
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -11,25 +12,32 @@ from bench.harness import Stack, port_open
 from support import Listener, ServerProcess
 
 
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory):
-    """Redis on a free loopback port and processes A and B serving the same database."""
-    workdir = tmp_path_factory.mktemp("scaleout")
+@contextmanager
+def two_processes(workdir):
+    """Redis on a free loopback port and processes A and B serving the same database:
+    (the Redis process, [A, B]), all stopped at the end."""
     stack = Stack(workdir)
     processes = []
     try:
-        _, url = stack.redis()
+        redis, url = stack.redis()
         env = {"HANGCHO_SOCKETIO_MESSAGE_QUEUE": url}
         # A loads the demo center; B then finds it there and serves the same file.
         for name in ("a", "b"):
             (workdir / name).mkdir()
             processes.append(ServerProcess(workdir / name, env=env,
                                            db=workdir / "hangcho.db").start())
-        yield processes
+        yield redis, processes
     finally:
         for process in processes:
             process.stop()
         stack.close()
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """Processes A and B on one database and one Redis, for the module."""
+    with two_processes(tmp_path_factory.mktemp("scaleout")) as (_, processes):
+        yield processes
 
 
 def test_a_display_on_b_hears_a_call_made_through_a(pair):
@@ -114,44 +122,37 @@ def test_while_the_message_queue_is_down_each_process_still_serves_its_own_scree
         tmp_path):
     """Redis stops: calls still reach the screens of the process that made them, tickets
     are still issued everywhere; once Redis is back, calls cross processes again."""
-    stack = Stack(tmp_path)
-    a = b = None
     screens = []
-    try:
-        redis, url = stack.redis()
-        env = {"HANGCHO_SOCKETIO_MESSAGE_QUEUE": url}
-        (tmp_path / "a").mkdir()
-        (tmp_path / "b").mkdir()
-        a = ServerProcess(tmp_path / "a", env=env, db=tmp_path / "hangcho.db").start()
-        b = ServerProcess(tmp_path / "b", env=env, db=tmp_path / "hangcho.db").start()
-        on_a, on_b = Listener(a.url, {"role": "display"}), Listener(b.url, {"role": "display"})
-        screens += [on_a, on_b]
-        on_a.wait_for("snapshot")
-        on_b.wait_for("snapshot")
-        kiosk_a, kiosk_b = a.login("kiosk1"), b.login("kiosk1")
-        servant = a.login("servant18")
-        assert servant.post("/api/v1/counters/18/open").status_code == 200
-        redis.stop()
-        down = [kiosk.post("/api/v1/tickets", {"area": "vsip"}) for kiosk in (kiosk_a, kiosk_b)]
-        assert [r.status_code for r in down] == [201, 201]
-        called = servant.post("/api/v1/counters/18/call-next").json()["ticket"]
-        assert on_a.wait_for("called", lambda c: c["ticket_id"] == called["id"])
-        redis.start(lambda: port_open(redis.port))
-        # The processes reconnect on their own (python-socketio retries after 1, 2, 4 s).
-        deadline = time.monotonic() + 20
-        while True:
+    with two_processes(tmp_path) as (redis, (a, b)):
+        try:
+            on_a = Listener(a.url, {"role": "display"})
+            screens.append(on_a)
+            on_b = Listener(b.url, {"role": "display"})
+            screens.append(on_b)
+            on_a.wait_for("snapshot")
+            on_b.wait_for("snapshot")
+            kiosk_a, kiosk_b = a.login("kiosk1"), b.login("kiosk1")
+            servant = a.login("servant18")
+            assert servant.post("/api/v1/counters/18/open").status_code == 200
+            redis.stop()
+            down = [kiosk.post("/api/v1/tickets", {"area": "vsip"})
+                    for kiosk in (kiosk_a, kiosk_b)]
+            assert [r.status_code for r in down] == [201, 201]
             called = servant.post("/api/v1/counters/18/call-next").json()["ticket"]
-            assert called is not None
-            try:
-                on_b.wait_for("called", lambda c: c["ticket_id"] == called["id"], timeout=2)
-                break
-            except AssertionError:
-                assert time.monotonic() < deadline, "calls never crossed again"
-                kiosk_a.post("/api/v1/tickets", {"area": "vsip"})
-    finally:
-        for screen in screens:
-            screen.close()
-        for process in (a, b):
-            if process:
-                process.stop()
-        stack.close()
+            assert on_a.wait_for("called", lambda c: c["ticket_id"] == called["id"])
+            redis.start(lambda: port_open(redis.port))
+            # The processes reconnect on their own (python-socketio retries after 1, 2, 4 s).
+            deadline = time.monotonic() + 20
+            while True:
+                called = servant.post("/api/v1/counters/18/call-next").json()["ticket"]
+                assert called is not None
+                try:
+                    on_b.wait_for("called", lambda c: c["ticket_id"] == called["id"],
+                                  timeout=2)
+                    break
+                except AssertionError:
+                    assert time.monotonic() < deadline, "calls never crossed again"
+                    kiosk_a.post("/api/v1/tickets", {"area": "vsip"})
+        finally:
+            for screen in screens:
+                screen.close()

@@ -321,7 +321,6 @@
   }
 
   function connectSocket() {
-    if (state.socket) return;
     var auth = {token: H.token(SCOPE)};
     state.following = wanted();
     if (state.following) auth.counters = [state.following];
