@@ -99,24 +99,17 @@ class Server:
     per_call_s: float   # mean seconds one call of this area holds it
     holding: Holding | None = None
     free_in_s: float = 0.0
-    # {t: calls by t at a full share}, shared by the Servers of one counter whose shares
-    # differ (the lines of one estimator), which ask about the same instants.
-    known: dict | None = None
 
     def calls_by(self, t):
-        """Expected calls of this area the counter makes within t seconds.
+        """Expected calls of this area the counter makes within t seconds."""
+        return self.share * self.calls_at_full_share(t)
+
+    def calls_at_full_share(self, t):
+        """Expected calls within t seconds were all its time this area's.
 
         The first comes when it frees up; later ones every `per_call_s`, half a call
         less because a call counts when it starts, not pro rata.
         """
-        if self.known is None:
-            return self.share * self._calls_at_full_share(t)
-        full = self.known.get(t)
-        if full is None:
-            full = self.known[t] = self._calls_at_full_share(t)
-        return self.share * full
-
-    def _calls_at_full_share(self, t):
         if self.holding is not None:
             first, free_time = self.holding.free_by(t)
         else:
@@ -124,30 +117,24 @@ class Server:
         return first + max(0.0, free_time / self.per_call_s - first / 2)
 
 
-def wait_for_call(position, servers, jump_rate=0.0, memo=None):
+def wait_for_call(position, servers, jump_rate=0.0):
     """Seconds until the ticket at `position` (1 = next) of an area is called, or None.
 
     The answer is when the counters' expected calls, less the tickets that go
     ahead meanwhile (`jump_rate` per second: priority tickets, transfers), reach
     the position less CALL_OFFSET — about the median wait, which is what keeps the
     absolute error low. None without capacity; MAX_WAIT_S if never within that.
-
-    `memo`: a dict kept by the caller for the same servers and jump rate, so the places
-    of a whole line share the expected calls at the instants their searches have in
-    common (the answers are the same as without it).
     """
     servers = [s for s in servers if s.share > 0]
     if not servers:
         return None
-    target = position - CALL_OFFSET
-    memo = {} if memo is None else memo
+    return first_reaching(position - CALL_OFFSET,
+                          lambda t: sum(s.calls_by(t) for s in servers) - jump_rate * t)
 
-    def ahead_by(t):
-        value = memo.get(t)
-        if value is None:
-            value = memo[t] = sum(s.calls_by(t) for s in servers) - jump_rate * t
-        return value
 
+def first_reaching(target, ahead_by):
+    """The first instant (s) at which `ahead_by(t)`, which grows with t, reaches `target`:
+    0 if it does at once, MAX_WAIT_S if not within that, else found to 1 % or 5 s."""
     if ahead_by(0.0) >= target:
         return 0.0
     if ahead_by(MAX_WAIT_S) < target:
@@ -299,26 +286,37 @@ def equal_waits(backlog, others, capacity):
     return {x: capacity / len(backlog) for x in backlog}
 
 
-def split_shares(groups, dedicated, line, times, default_s, rounds=4):
-    """How counters serving several areas split their time: {areas: {area: share}}.
+def share_splitter(groups, dedicated, times, default_s, rounds=4):
+    """`split(line)`: how counters serving several areas split their time when the areas'
+    lines are `line` ({area: tickets waiting}), as {areas: {area: share}}.
 
     Call-next takes the oldest ticket across a counter's areas, so such a counter is
     drawn to the area whose line moves slowest: it gives its areas equal waits
     (backlog / capacity). `groups`: {areas: how many open counters serve exactly
     those}; `dedicated`: {area: open counters serving it alone}; `default_s`: the
     service time of an area with none seen yet. The groups' splits depend on one
-    another, so they are settled over a few rounds.
+    another, so they are settled over a few rounds. What does not depend on the lines
+    is worked out once, for the many lines one estimator prices.
     """
-    shares = {g: {x: 1.0 / len(g) for x in g} for g in groups}
-    backlog = {x: line.get(x, 0) * (times[x].mean_s if times.get(x) else default_s)
-               for g in groups for x in g}
-    for _ in range(rounds):
-        for g, count in groups.items():
-            others = {x: dedicated.get(x, 0) + sum(n * shares[h][x] for h, n in groups.items()
-                                                   if h != g and x in h) for x in g}
-            split = equal_waits({x: backlog[x] for x in g}, others, max(count, 1))
-            shares[g] = {x: min(split[x] / max(count, 1), 1.0) for x in g}
-    return shares
+    mean_s = {x: times[x].mean_s if times.get(x) else default_s for g in groups for x in g}
+    # For each group, each of its areas: the counters serving that area alone, and the
+    # other groups that serve it too.
+    around = {g: [(x, dedicated.get(x, 0), [(h, n) for h, n in groups.items()
+                                             if h != g and x in h]) for x in g]
+              for g in groups}
+
+    def split(line):
+        shares = {g: {x: 1.0 / len(g) for x in g} for g in groups}
+        backlog = {x: line.get(x, 0) * mean for x, mean in mean_s.items()}
+        for _ in range(rounds):
+            for g, count in groups.items():
+                others = {x: alone + sum(n * shares[h][x] for h, n in near)
+                          for x, alone, near in around[g]}
+                waits = equal_waits({x: backlog[x] for x in g}, others, max(count, 1))
+                shares[g] = {x: min(waits[x] / max(count, 1), 1.0) for x in g}
+        return shares
+
+    return split
 
 
 def connected_groups(counters, area_id):
@@ -412,6 +410,9 @@ def area_estimator(store, area_id, now=None, paused_back=True):
     waiting = store.estimator_waiting()
     own = times[area_id]
 
+    split = share_splitter(groups, dedicated, times, own.mean_s if own else 1.0)
+    # () for a counter serving this area alone, else the areas it serves.
+    kinds = [tuple(sorted(c["areas"])) if len(c["areas"]) > 1 else () for c, _ in working]
     shares_memo = {}
 
     def shares_for(position, priority):
@@ -424,9 +425,8 @@ def area_estimator(store, area_id, now=None, paused_back=True):
         if key not in shares_memo:
             line = {x: n[1] if priority else n[0] for x, n in waiting.items()}
             line[area_id] = key[0]
-            split = split_shares(groups, dedicated, line, times, own.mean_s if own else 1.0)
-            shares_memo[key] = [1.0 if len(c["areas"]) == 1 else
-                                split[tuple(sorted(c["areas"]))][area_id] for c, _ in working]
+            shares = split(line)
+            shares_memo[key] = [shares[kind][area_id] if kind else 1.0 for kind in kinds]
         return key, shares_memo[key]
 
     if own is None:
@@ -449,14 +449,21 @@ def area_estimator(store, area_id, now=None, paused_back=True):
     # A ticket that goes ahead delays this one when a counter of this area alone
     # serves it; a counter shared with other areas takes that time from them.
     alone = sum(len(c["areas"]) == 1 for c, _ in working) / len(working)
-    base = []
-    for c, start in working:
+    # Counters that split their time alike (those serving this area alone, and those of
+    # each set of areas served together) have one share in every line: their expected
+    # calls at each instant are summed once, for every line and place this estimator
+    # prices. A new ticket at the end of a line then costs a few sums per instant, not a
+    # term per counter.
+    alike = {}
+    for i, ((c, start), kind) in enumerate(zip(working, kinds)):
         speed = speeds.get(c["servant"], 1.0)
         holding = None
         if start == 0 and c["current_ticket"] is not None:
             holding = Holding(times.get(c["current_area"]) or own,
                               now - (c["current_since"] or now), speed)
-        base.append((own.mean_s * speed, holding, start, {}))
+        alike.setdefault(kind, (i, [], {}))[1].append(
+            Server(1.0, own.mean_s * speed, holding, start))
+    alike = list(alike.values())  # (one counter of the kind, its counters, {t: their calls})
 
     plans = {}
 
@@ -469,11 +476,27 @@ def area_estimator(store, area_id, now=None, paused_back=True):
         if position is None or position < 1:
             return None
         key, shares = shares_for(position, priority)
-        if key not in plans:  # the counters as this line sees them, and their expected calls
-            plans[key] = ([Server(share, per_call, holding, start, known) for share, (
-                per_call, holding, start, known) in zip(shares, base)], {})
-        servers, memo = plans[key]
+        if key not in plans:  # each kind's share as this line sees it, and {t: calls ahead}
+            plans[key] = ([(shares[first], counters, calls) for first, counters, calls in alike
+                           if shares[first] > 0], {})
+        terms, memo = plans[key]
+        if not terms:
+            return None
         ahead = counts["transferred"] + (0 if priority else counts["priority"])
-        return _clamp(wait_for_call(position, servers, ahead * pace * alone, memo))
+        jump_rate = ahead * pace * alone
+
+        def ahead_by(t):
+            value = memo.get(t)
+            if value is None:
+                value = -jump_rate * t
+                for share, counters, calls in terms:
+                    at_t = calls.get(t)
+                    if at_t is None:
+                        at_t = calls[t] = sum(s.calls_at_full_share(t) for s in counters)
+                    value += share * at_t
+                memo[t] = value
+            return value
+
+        return _clamp(first_reaching(position - CALL_OFFSET, ahead_by))
 
     return estimate
