@@ -304,6 +304,8 @@ def share_splitter(groups, dedicated, times, default_s, rounds=4):
     around = {g: [(x, dedicated.get(x, 0), [(h, n) for h, n in groups.items()
                                              if h != g and x in h]) for x in g]
               for g in groups}
+    if not any(near for areas in around.values() for _, _, near in areas):
+        rounds = 1  # no area is served by two groups: the first round is the answer
 
     def split(line):
         shares = {g: {x: 1.0 / len(g) for x in g} for g in groups}
