@@ -45,12 +45,17 @@ def production_server(app, host, port):
 
     class Handler(WSGIHandler):
         """Ends the connection after a websocket: its socket was used through a duplicate,
-        and reading on would take the client's closing frame for a new HTTP request."""
+        and reading on would take the client's closing frame for a new HTTP request.
+        Writes no access line."""
 
         def run_application(self):
             super().run_application()
             if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
                 self.close_connection = True
+
+        def log_request(self):
+            """No access line (the server runs with log=None): gevent would still format
+            one for each request, to write it nowhere."""
 
     server = WSGIServer((host, port), app, log=None, error_log=sys.stderr,
                         handler_class=Handler)
