@@ -12,7 +12,7 @@ from . import events, queue, sockets, views
 from . import schemas as s
 from .queue import ROLES, QueueError
 from .observe import count_change, count_issue
-from .security import anonymous_tickets, login_per_address, login_per_user
+from .security import count_anonymous_ticket, login_per_address, login_per_user
 from .store import NotFound
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="Queue")
@@ -161,23 +161,25 @@ def state():
 
 
 def _kiosk_unless_remote(view):
-    """Without remote tickets switched on, issuing needs a signed-in kiosk (or higher).
-    A token that is not valid is refused either way: a request carrying one skips the
-    anonymous limit, so it must not be taken as anonymous."""
+    """Without remote tickets switched on, issuing needs a signed-in kiosk (or higher);
+    with them on, a request without a token counts against the limit per address. A token
+    that is not valid is refused either way: a request carrying one skips that limit, so it
+    must not be taken as anonymous."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if actor() is None and "Authorization" in request.headers:
             raise QueueError("unauthorized", "Phiên đăng nhập không hợp lệ hoặc đã hết hạn / "
                              "The token is not valid or has expired", 401)
-        if actor() is None and not views.center_info(center())["remote_tickets"]:
-            raise QueueError("unauthorized", "Cần đăng nhập bằng tài khoản máy cấp số / A "
-                             "kiosk account is needed to issue tickets", 401)
+        if actor() is None:
+            if not views.center_info(center())["remote_tickets"]:
+                raise QueueError("unauthorized", "Cần đăng nhập bằng tài khoản máy cấp số / A "
+                                 "kiosk account is needed to issue tickets", 401)
+            count_anonymous_ticket()
         return view(*args, **kwargs)
     return wrapper
 
 
 @bp.post("/tickets")
-@anonymous_tickets
 @bp.auth_required(token_auth, optional=True)
 @_kiosk_unless_remote
 @bp.input(s.TicketIn, arg_name="body")

@@ -173,6 +173,23 @@ def test_anonymous_remote_tickets_are_rate_limited_per_address(client, center):
     assert answers[:5] == [201] * 5 and answers[5:] == [429, 429]
 
 
+def test_a_kiosk_is_not_counted_against_the_anonymous_limit(client, center):
+    """The limit is per address: a kiosk at the same address goes on issuing, before and
+    after the anonymous requests have used it up."""
+    center.store.set_setting("remote_tickets", True)
+    token = client.post("/api/v1/auth/login", json={"username": "kiosk1",
+                                                     "password": "demo-kiosk"}).json["token"]
+    kiosk = {"Authorization": f"Bearer {token}"}
+
+    def ask(headers=None):
+        return client.post("/api/v1/tickets", json={"area": "justice"},
+                           headers=headers or {}).status_code
+
+    assert [ask(kiosk) for _ in range(6)] == [201] * 6
+    assert [ask() for _ in range(6)] == [201] * 5 + [429]
+    assert ask(kiosk) == 201
+
+
 def test_password_change_revokes_tokens(client, center):
     from queue_server import auth
     answer = client.post("/api/v1/auth/login", json={"username": "servant2",
