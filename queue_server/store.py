@@ -153,6 +153,13 @@ def m004_ticket_requests(db):
     db["print_jobs"].create_index(["ticket_id"])
 
 
+@MIGRATIONS()
+def m005_change_count(db):
+    """A count of the write transactions that did more than issue tickets: another
+    process's estimators outlive the tickets this one issues (see `change_stamp`)."""
+    db["change_count"].insert({"id": 1, "n": 0}, pk="id")
+
+
 def _connect(path):
     """One connection per process: WAL, a busy timeout, and manual transactions."""
     if path == ":memory:":
@@ -211,6 +218,8 @@ class Store:
             before = self.conn.total_changes
             try:
                 yield self
+                if not only_adds_tickets and self.conn.total_changes != before:
+                    self.conn.execute("UPDATE change_count SET n = n + 1")
                 self.conn.execute("COMMIT")
             except BaseException:
                 if self.conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
@@ -837,9 +846,12 @@ def change_stamp(store, counters_only=False):
     server process on the same file) commits. What was read from the database may be
     reused for as long as the stamp stays the same.
 
-    `counters_only`: leave out the tickets this process issued, so that what depends on the
-    counters and on service times (the wait estimator) outlives a burst of new tickets."""
+    `counters_only`: leave out the tickets issued, here or by another process, so that what
+    depends on the counters and on service times (the wait estimator) outlives a burst of
+    new tickets. Another process's other writes are counted in the `change_count` table."""
     with store.lock:
+        if counters_only:
+            others = store.conn.execute("SELECT n FROM change_count").fetchone()[0]
+            return store.conn.total_changes - store.issue_changes, others
         version = store.conn.execute("PRAGMA data_version").fetchone()[0]
-        changes = store.conn.total_changes
-        return (changes - store.issue_changes if counters_only else changes), version
+        return store.conn.total_changes, version

@@ -6,7 +6,7 @@ import pytest
 
 from bench.simulate import simulate, summary
 from bench.workload import generate_day
-from queue_server import queue
+from queue_server import queue, views
 from queue_server.clock import Clock
 from queue_server.estimate import MAX_WAIT_S, area_estimator, estimate_wait_s
 from queue_server.store import Store
@@ -14,11 +14,11 @@ from queue_server.store import Store
 NINE_AM = Clock().day_bounds("2024-04-16", "2024-04-16")[0] + 9 * 3600
 
 
-def make_center(counters):
+def make_center(counters, path=":memory:"):
     """A center with areas a and b and the given {number: [areas]}, at 09:00."""
     clock = Clock()
     clock.frozen = NINE_AM
-    center = queue.Center(store=Store(), clock=clock)
+    center = queue.Center(store=Store(path), clock=clock)
     for area in ("a", "b"):
         center.store.save_area({"id": area, "name": area, "prefix": area.upper()})
     for number, areas in counters.items():
@@ -238,3 +238,20 @@ def test_estimator_beats_naive_on_a_short_simulated_day():
     result = summary(simulate(day=morning, warmup_days=1))
     assert result["compared"] > 200
     assert result["estimate"]["mae_min"] < 0.85 * result["naive"]["mae_min"]
+
+
+def test_an_estimator_outlives_another_process_s_new_tickets_not_its_calls(tmp_path):
+    """Two server processes share one database file: the tickets one issues leave the
+    other's estimators as they are within the second (as its own tickets do), while a call
+    made there is a change of counters that the next estimate takes in at once."""
+    here = make_center({1: ["a"], 2: ["a"]}, tmp_path / "center.db")
+    open_counters(here, 1, 2)
+    serve(here, 1, "a", 300, 300)
+    wait_in_line(here, "a", 5)
+    there = queue.Center(store=Store(tmp_path / "center.db"), clock=here.clock)
+
+    before = views.estimator_of(here, "a")
+    queue.issue(there, "a")
+    assert views.estimator_of(here, "a") is before
+    queue.call_next(there, 2, servant(2))
+    assert views.estimator_of(here, "a") is not before
