@@ -6,7 +6,8 @@ more than one core, and talk to each over its stdin and stdout, one JSON object 
 
     {"cmd": "connect", "port": P, "clients": [{"id", "auth", "source"?}, ...]}
     {"cmd": "drop", "ids": [...]}                    disconnect some clients
-    {"cmd": "burst", "port": P, "token", "path", "bodies": [...], "concurrency", "seconds"}
+    {"cmd": "burst", "port": P, "token", "path", "bodies": [...], "concurrency", "seconds",
+     "sources"?: [address for each connection]}
     {"cmd": "collect", "out": PATH}                  write what was received, as JSON
     {"cmd": "quit"}
 
@@ -125,8 +126,9 @@ class Pool:
                 gevent.spawn(_disconnect, sio)
 
 
-def burst(port, token, path, bodies, concurrency, seconds, source=None):
-    """POST bodies (round robin) from `concurrency` keep-alive connections for `seconds`.
+def burst(port, token, path, bodies, concurrency, seconds, sources=None):
+    """POST bodies (round robin) from `concurrency` keep-alive connections for `seconds`,
+    connection k from sources[k] when given.
 
     Returns counts by status and every request's latency in seconds."""
     import gevent
@@ -135,7 +137,8 @@ def burst(port, token, path, bodies, concurrency, seconds, source=None):
     deadline = time.monotonic() + seconds
 
     def worker(offset):
-        http = Http(port, source=source, token=token)
+        http = Http(port, source=sources[offset % len(sources)] if sources else None,
+                    token=token)
         i = offset
         while time.monotonic() < deadline:
             t0 = time.monotonic()
@@ -172,7 +175,7 @@ def main():
         elif cmd == "burst":
             answer.update(burst(command["port"], command.get("token"), command["path"],
                                 command["bodies"], command["concurrency"],
-                                command["seconds"], command.get("source")))
+                                command["seconds"], command.get("sources")))
         elif cmd == "collect":
             with open(command["out"], "w") as fh:
                 json.dump(pool.recorder.dump(), fh)
@@ -211,15 +214,16 @@ class Workers:
             raise RuntimeError(f"client worker {k} ended; see {self.workdir}/clients-{k}.log")
         return json.loads(line)
 
-    def burst(self, port, token, path, bodies, clients, seconds, sources=None):
-        """`clients` keep-alive HTTP clients POSTing `bodies` for `seconds`, spread over the
-        workers (over len(sources) of them, each from its own source address, when given).
+    def burst(self, port, token, path, bodies, clients, seconds, sources=None, processes=None):
+        """`clients` keep-alive HTTP clients POSTing `bodies` for `seconds`, spread over
+        `processes` of the workers (all of them by default); with `sources`, each client
+        from its own source address, as that many kiosks would be.
         Returns every answer's status counted, every request's latency and the wall time."""
-        count = len(sources) if sources else len(self.procs)
+        count = min(processes or len(self.procs), len(self.procs))
         answers = self.ask_all([{"cmd": "burst", "port": port, "token": token, "path": path,
                                  "bodies": bodies[k::count] or bodies,
                                  "concurrency": clients // count, "seconds": seconds,
-                                 "source": sources[k] if sources else None}
+                                 "sources": sources[k::count] if sources else None}
                                 for k in range(count)])
         statuses = {}
         for answer in answers:

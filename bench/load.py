@@ -94,9 +94,11 @@ def connect(workers, port, specs):
 
 
 def burst(workers, port, token, seconds, path="/api/v1/tickets", bodies=None):
-    """8 concurrent keep-alive clients (over two client processes) for `seconds`."""
+    """8 concurrent keep-alive clients (over two client processes) for `seconds`, each from
+    its own address, as 8 kiosks: nginx's hash spreads them over the server processes."""
     done = workers.burst(port, token, path, bodies or ticket_bodies(), HTTP_CLIENTS, seconds,
-                         sources=[source_address(300 + k) for k in range(2)])
+                         sources=[source_address(300 + k) for k in range(HTTP_CLIENTS)],
+                         processes=2)
     ok = sum(n for s, n in done["statuses"].items() if s in ("200", "201"))
     errors = sum(n for s, n in done["statuses"].items() if s not in ("200", "201"))
     return {"per_s": round(ok / done["seconds"], 1), "ok": ok, "errors": errors,
