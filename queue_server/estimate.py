@@ -105,7 +105,7 @@ class Server:
         return self.share * self.calls_at_full_share(t)
 
     def calls_at_full_share(self, t):
-        """Expected calls within t seconds were all its time this area's.
+        """Expected calls within t seconds if all its time went to this area.
 
         The first comes when it frees up; later ones every `per_call_s`, half a call
         less because a call counts when it starts, not pro rata.
