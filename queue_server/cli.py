@@ -1,5 +1,6 @@
 """The `python -m queue_server` commands: serve, add-user, backup."""
 import argparse
+import gc
 import os
 import socket
 import sys
@@ -105,11 +106,24 @@ def serve(args):
               f"with: python -m queue_server add-user --db {center.store.path} --role admin "
               "admin", flush=True)
     events.socketio.start_background_task(_watch_the_day, app)
+    quieter_garbage_collection()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def quieter_garbage_collection():
+    """Fewer and shorter full garbage collections. A full collection walks every object
+    alive and holds the whole server meanwhile: with a hall of phones connected that is a
+    quarter of a million objects and 50 to 140 ms, and every call made in that time waits.
+    What was built at start lives as long as the process, so it is left out of those walks
+    (`gc.freeze`), and the old objects are walked a tenth as often (the young ones as
+    before)."""
+    gc.freeze()
+    young, middle, _old = gc.get_threshold()
+    gc.set_threshold(young, middle, 100)
 
 
 def _unreachable_redis(settings):
