@@ -481,6 +481,19 @@ def test_offline_badge_leaves_every_control_free(server, page):
         page.context.set_offline(False)
 
 
+def test_going_offline_while_the_work_screen_connects_shows_the_badge_at_once(server, page):
+    """The work screen connects anew (to follow its counter); the network going down in
+    that moment shows the badge at once, not when the connection attempt times out."""
+    sign_in(page, server, "servant16")
+    page.click("#cc-counters [data-number='16']")
+    page.context.set_offline(True)
+    try:
+        expect(page.locator("#cc-offline")).to_be_visible(timeout=2000)
+    finally:
+        page.context.set_offline(False)
+    expect(page.locator("#cc-offline")).to_be_hidden(timeout=SLOW_MS)
+
+
 def test_transfer_message_names_the_area_in_each_language(server, page):
     ticket = issue(server, "construction")
     open_counter(page, server, "servant14", 14)

@@ -97,6 +97,11 @@
     live: function (auth, opts) {
       var socket = Hangcho.connect(auth), hungUp = false;
       function badge(down) { document.getElementById(opts.badge).classList.toggle("hidden", !down); }
+      // The machine's own network going down shows at once, also while a connection is
+      // still being set up (which would otherwise wait for its time-out); the badge goes
+      // when the connection is back, not when the network is.
+      function offline() { if (!hungUp) badge(true); }
+      global.addEventListener("offline", offline);
       socket.on("connect", function () { badge(false); });
       socket.on("disconnect", function (reason) {
         if (hungUp) return;
@@ -114,6 +119,7 @@
       Object.keys(opts.events).forEach(function (name) { socket.on(name, opts.events[name]); });
       return {socket: socket, hangUp: function () {
         hungUp = true;
+        global.removeEventListener("offline", offline);
         socket.disconnect();
         badge(false);
       }};
